@@ -1,0 +1,20 @@
+"""git-ledger: a git-native change ledger for AI agents.
+
+Every action an agent records becomes a commit on ``refs/heads/sessions/<session>`` of a
+dedicated bare repository, so ``git log`` and ``git show`` read the ledger directly.
+"""
+
+from .entry import Entry
+from .errors import LedgerError
+from .logger import ChangeLogger
+from .types import ChangeType, LogLevel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChangeLogger",
+    "ChangeType",
+    "Entry",
+    "LedgerError",
+    "LogLevel",
+]

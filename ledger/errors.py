@@ -1,0 +1,81 @@
+"""The one error tree of git-ledger: every failure the library reports is a LedgerError.
+
+    LedgerError
+    ├── LedgerLocationError        the ledger path is missing, unwritable or not a ledger
+    │   └── LedgerNotFoundError    no ledger exists there yet (reads never create one)
+    ├── InvalidInputError (ValueError)
+    │   ├── InvalidSessionIdError  a session id that cannot be a safe ref name
+    │   ├── InvalidAgentIdError    an agent id that cannot be a commit identity
+    │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
+    │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
+    │   └── TimestampOrderError    a timestamp earlier than the session's last entry
+    ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
+    ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
+    ├── LockTimeoutError           another live writer held the session lock too long
+    ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
+    └── StorageError               git refused a write (disk full, read-only, corrupt object)
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every error git-ledger raises on purpose."""
+
+
+class LedgerLocationError(LedgerError):
+    """The ledger location is unusable: not a directory, not writable, or not a ledger."""
+
+
+class LedgerNotFoundError(LedgerLocationError):
+    """No ledger exists at the resolved location (reads never create one)."""
+
+
+class InvalidInputError(LedgerError, ValueError):
+    """Input that the ledger refuses before writing anything."""
+
+
+class InvalidSessionIdError(InvalidInputError):
+    """A session id that would make an invalid or escaping ref name."""
+
+
+class InvalidAgentIdError(InvalidInputError):
+    """An agent id that cannot be used as a commit author name."""
+
+
+class InvalidPathError(InvalidInputError):
+    """A file path that is unsafe or that the ledger cannot store losslessly."""
+
+
+class InvalidMetadataError(InvalidInputError):
+    """Metadata with values JSON cannot hold exactly (NaN, bytes, sets, cycles, ...)."""
+
+
+class TimestampOrderError(InvalidInputError):
+    """An explicit timestamp earlier than the session's last entry."""
+
+
+class EntryNotFoundError(LedgerError, KeyError):
+    """No entry matches the id or prefix given."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want a plain sentence
+        return str(self.args[0]) if self.args else "entry not found"
+
+
+class AmbiguousEntryError(LedgerError, KeyError):
+    """An id prefix that matches more than one entry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "ambiguous entry id"
+
+
+class LockTimeoutError(LedgerError):
+    """Another live writer held the session lock for longer than the timeout."""
+
+
+class ConcurrentUpdateError(LedgerError):
+    """The session ref kept changing under the writer; nothing was written."""
+
+
+class StorageError(LedgerError):
+    """Git refused a write: disk full, read-only ledger, or a damaged repository."""
