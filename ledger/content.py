@@ -82,6 +82,5 @@ def state_from_disk(
 def placeholder(state: State) -> bytes:
     """What the tree holds in place of a state too large to keep."""
     return (
-        f"[git-ledger: content not stored: {state.size} bytes, "
-        f"blob {state.oid.hex()}]\n"
+        f"[git-ledger: content not stored: {state.size} bytes, blob {state.oid.hex()}]\n"
     ).encode()

@@ -121,8 +121,7 @@ def _check_text(text: str, what: str) -> str:
 def canonical_json(data: Mapping[str, Any]) -> bytes:
     """The one byte form of an entry: sorted keys, no spaces, UTF-8, newline-terminated."""
     return (
-        json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                   allow_nan=False)
+        json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         + "\n"
     ).encode("utf-8")
 
@@ -209,7 +208,10 @@ class Entry:
         data = {"id": self.id, **self.to_json_dict()}
         data.pop("ledger_format")
         if include_states:
-            for key, raw in (("before_state", self.before_bytes), ("after_state", self.after_bytes)):
+            for key, raw in (
+                ("before_state", self.before_bytes),
+                ("after_state", self.after_bytes),
+            ):
                 data[key] = _json_state(raw)
         return data
 
@@ -235,7 +237,9 @@ class Entry:
                 _loader=loader,
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInputError(f"entry {entry_id[:12]} has a malformed entry.json: {exc}") from exc
+            raise InvalidInputError(
+                f"entry {entry_id[:12]} has a malformed entry.json: {exc}"
+            ) from exc
 
 
 def _as_text(raw: bytes | None) -> str | bytes | None:

@@ -1,19 +1,19 @@
 """The one error tree of git-ledger: every failure the library reports is a LedgerError.
 
-    LedgerError
-    ├── LedgerLocationError        the ledger path is missing, unwritable or not a ledger
-    │   └── LedgerNotFoundError    no ledger exists there yet (reads never create one)
-    ├── InvalidInputError (ValueError)
-    │   ├── InvalidSessionIdError  a session id that cannot be a safe ref name
-    │   ├── InvalidAgentIdError    an agent id that cannot be a commit identity
-    │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
-    │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
-    │   └── TimestampOrderError    a timestamp earlier than the session's last entry
-    ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
-    ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
-    ├── LockTimeoutError           another live writer held the session lock too long
-    ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
-    └── StorageError               git refused a write (disk full, read-only, corrupt object)
+LedgerError
+├── LedgerLocationError        the ledger path is missing, unwritable or not a ledger
+│   └── LedgerNotFoundError    no ledger exists there yet (reads never create one)
+├── InvalidInputError (ValueError)
+│   ├── InvalidSessionIdError  a session id that cannot be a safe ref name
+│   ├── InvalidAgentIdError    an agent id that cannot be a commit identity
+│   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
+│   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
+│   └── TimestampOrderError    a timestamp earlier than the session's last entry
+├── EntryNotFoundError (KeyError)  no entry with that id or prefix
+├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
+├── LockTimeoutError           another live writer held the session lock too long
+├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
+└── StorageError               git refused a write (disk full, read-only, corrupt object)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ either to libgit2's loose object store (one entry at a time) or into a single pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -236,10 +237,8 @@ def fsync_dir(path: Path) -> None:
 
 
 def _unlink(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class _Node:

@@ -15,8 +15,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import pygit2
-
 from .content import (
     DEFAULT_MAX_CONTENT_BYTES,
     State,
@@ -210,9 +208,7 @@ class ChangeLogger:
     ) -> Entry:
         """Record a decision with its reasoning and context."""
         meta = {"decision": decision, "reasoning": reasoning, "context": dict(context or {})}
-        return self._record(
-            ChangeType.AGENT_DECISION, decision, meta, level, None, timestamp
-        )
+        return self._record(ChangeType.AGENT_DECISION, decision, meta, level, None, timestamp)
 
     def log_command(
         self,
@@ -265,11 +261,19 @@ class ChangeLogger:
         if level is None:
             code = status_code or 0
             level = (
-                LogLevel.ERROR if code >= 500 else LogLevel.WARNING if code >= 400 else LogLevel.INFO
+                LogLevel.ERROR
+                if code >= 500
+                else LogLevel.WARNING
+                if code >= 400
+                else LogLevel.INFO
             )
         status = f" -> {status_code}" if status_code is not None else ""
         return self._record(
-            ChangeType.API_CALL, f"{method.upper()} {endpoint}{status}", meta, level, None,
+            ChangeType.API_CALL,
+            f"{method.upper()} {endpoint}{status}",
+            meta,
+            level,
+            None,
             timestamp,
         )
 
@@ -419,8 +423,17 @@ class ChangeLogger:
             batch = self._batch
             if batch is not None:
                 entry, new_tip = self._build(
-                    batch.sink, batch.tip, ctype, level, description, meta, path_text,
-                    tree_path, timestamp, before, after,
+                    batch.sink,
+                    batch.tip,
+                    ctype,
+                    level,
+                    description,
+                    meta,
+                    path_text,
+                    tree_path,
+                    timestamp,
+                    before,
+                    after,
                 )
                 batch.tip = new_tip
                 batch.count += 1
@@ -431,8 +444,17 @@ class ChangeLogger:
                     tip = self.store.tip(self.session_id)
                     sink = LooseSink(self.store.repo)
                     entry, new_tip = self._build(
-                        sink, tip, ctype, level, description, meta, path_text, tree_path,
-                        timestamp, before, after,
+                        sink,
+                        tip,
+                        ctype,
+                        level,
+                        description,
+                        meta,
+                        path_text,
+                        tree_path,
+                        timestamp,
+                        before,
+                        after,
                     )
                     if self.store.compare_and_swap(
                         self.session_id, new_tip, tip, f"ledger: {ctype.value}"
@@ -526,8 +548,14 @@ class ChangeLogger:
         tree = editor.write()
         commit = sink.write(
             OBJ_COMMIT,
-            commit_bytes(tree, [parent] if parent else [], self.agent_id, self._email, when,
-                         entry_message(entry)),
+            commit_bytes(
+                tree,
+                [parent] if parent else [],
+                self.agent_id,
+                self._email,
+                when,
+                entry_message(entry),
+            ),
         )
         entry = dataclasses.replace(entry, id=commit.hex())
         self._last = (commit, stamp)
@@ -557,18 +585,22 @@ class ChangeLogger:
         tree = editor.write()
         shown = from_tree_path(tree_path)
         what = (
-            "first seen by the session" if kind == "first-seen"
-            else "changed outside the session"
+            "first seen by the session" if kind == "first-seen" else "changed outside the session"
         )
         message = commit_message(
             f"observe: {shown} {what}",
-            [(T_OBSERVATION, kind), (T_SESSION, self.session_id), (T_AGENT, self.agent_id),
-             (T_FILE, tree_path)],
+            [
+                (T_OBSERVATION, kind),
+                (T_SESSION, self.session_id),
+                (T_AGENT, self.agent_id),
+                (T_FILE, tree_path),
+            ],
         )
         return sink.write(
             OBJ_COMMIT,
-            commit_bytes(tree, [parent] if parent else [], self.agent_id, self._email, when,
-                         message),
+            commit_bytes(
+                tree, [parent] if parent else [], self.agent_id, self._email, when, message
+            ),
         )
 
     def _flush(self, batch: _Batch) -> None:
@@ -579,7 +611,10 @@ class ChangeLogger:
         except OSError as exc:
             raise StorageError(f"cannot write the batch's pack: {exc}") from exc
         if not self.store.compare_and_swap(
-            self.session_id, batch.tip, batch.base, f"ledger: batch of {batch.count} entries",
+            self.session_id,
+            batch.tip,
+            batch.base,
+            f"ledger: batch of {batch.count} entries",
         ):
             raise StorageError(
                 f"session {self.session_id} was moved by a writer outside git-ledger during "

@@ -6,6 +6,7 @@ passes through here first, so that the ledger never writes an invalid or escapin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import unicodedata
@@ -55,7 +56,7 @@ def validate_agent_id(agent_id: object) -> str:
     if not agent_id.strip() or len(agent_id) > 128:
         raise InvalidAgentIdError(f"invalid agent id {agent_id!r}: 1-128 characters")
     if agent_id != agent_id.strip() or any(
-        c in "<>" or unicodedata.category(c)[0] in "CZ" and c != " " for c in agent_id
+        c in "<>" or (unicodedata.category(c)[0] in "CZ" and c != " ") for c in agent_id
     ):
         raise InvalidAgentIdError(
             f"invalid agent id {agent_id!r}: no control characters, '<', '>' "
@@ -154,10 +155,8 @@ def to_tree_path(path: object, workdir: str | os.PathLike[str] | None) -> str:
     p = PurePosixPath(text)
     if p.is_absolute() and workdir is not None:
         base = PurePosixPath(os.path.abspath(os.fspath(workdir)))
-        try:
+        with contextlib.suppress(ValueError):
             p = p.relative_to(base)
-        except ValueError:
-            pass
     parts = [c for c in p.parts if c not in ("", ".")]
     if p.is_absolute():
         parts = [ABSOLUTE_MARK, *parts[1:]]

@@ -156,7 +156,7 @@ class LedgerStore:
     def tip(self, session_id: str) -> bytes | None:
         """The id of the session's newest commit, or None for a new session."""
         ref = self.repo.references.get(SESSION_REF_PREFIX + session_id)
-        return bytes(ref.target.raw) if ref is not None else None
+        return _raw(ref.target) if ref is not None else None
 
     def compare_and_swap(
         self,
@@ -176,7 +176,7 @@ class LedgerStore:
             with repo.transaction() as tx:
                 tx.lock_ref(refname)
                 current = repo.references.get(refname)
-                now = bytes(current.target.raw) if current is not None else None
+                now = _raw(current.target) if current is not None else None
                 if now != expected:
                     raise _Moved
                 # The reflog names the ledger's own identity (user.name in its config);
@@ -194,8 +194,7 @@ class LedgerStore:
         for ref in self.repo.references.iterator(pygit2.enums.ReferenceFilter.BRANCHES):
             name = ref.name
             if name.startswith(SESSION_REF_PREFIX):
-                target = ref.resolve().target
-                out[name[len(SESSION_REF_PREFIX) :]] = bytes(target.raw)
+                out[name[len(SESSION_REF_PREFIX) :]] = _raw(ref.resolve().target)
         return out
 
     # -- reads ----------------------------------------------------------------------------
@@ -211,12 +210,15 @@ class LedgerStore:
 
     def entry_from_commit(self, commit: pygit2.Commit) -> Entry | None:
         """The entry a commit holds, or None for an observation or foreign commit."""
-        if T_OBSERVATION + ":" in commit.message:
-            if T_OBSERVATION in parse_trailers(commit.message):
-                return None
+        if T_OBSERVATION + ":" in commit.message and T_OBSERVATION in parse_trailers(
+            commit.message
+        ):
+            return None
         try:
             blob = commit.tree[ENTRY_FILE]
         except KeyError:
+            return None
+        if not isinstance(blob, pygit2.Blob):
             return None
         return Entry.from_json(str(commit.id), bytes(blob.data), self.read_blob)
 
@@ -228,7 +230,7 @@ class LedgerStore:
             return
         repo = self.repo
         commit = repo[pygit2.Oid(raw=tip)]
-        while True:
+        while isinstance(commit, pygit2.Commit):
             entry = self.entry_from_commit(commit)
             if entry is not None:
                 yield entry
@@ -258,6 +260,12 @@ class LedgerStore:
         if entry is None:
             raise EntryNotFoundError(f"{id_or_prefix} is not an entry (an observation commit)")
         return entry
+
+
+def _raw(target: pygit2.Oid | str) -> bytes:
+    if isinstance(target, str):
+        return bytes.fromhex(target)
+    return bytes(target.raw)
 
 
 def retry_cas(attempts: int = 8) -> Iterator[int]:

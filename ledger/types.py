@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ChangeType(str, Enum):
+class ChangeType(StrEnum):
     """What an agent did. Accepts its string value: ``ChangeType("file_update")``."""
 
     FILE_CREATE = "file_create"
@@ -27,7 +27,7 @@ class ChangeType(str, Enum):
         return self.value
 
 
-class LogLevel(str, Enum):
+class LogLevel(StrEnum):
     """How much an entry matters. Accepts its string value: ``LogLevel("error")``."""
 
     DEBUG = "debug"

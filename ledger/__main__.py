@@ -1,0 +1,6 @@
+"""``python -m ledger``: the git-ledger command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main(prog_name="git-ledger")

@@ -1,0 +1,74 @@
+"""The ``git-ledger`` command (also ``git ledger`` and ``python -m ledger``).
+
+Each command is a thin shell over one library call: parse options, call the API, format
+the result. Commands live in ``ledger/commands/<area>.py``, each with a ``register(group)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .commands import (
+    agents,
+    demo,
+    hooks,
+    metrics,
+    query,
+    storage,
+    sync,
+    trust,
+    undo,
+    write,
+)
+from .errors import InvalidInputError, LedgerError
+
+EPILOG = """\b
+Examples:
+  git ledger demo                      record a scripted agent session
+  git ledger recent --hours 24         what agents did today
+  git ledger --ledger ./l.git sessions list the sessions of another ledger
+"""
+
+
+class LedgerGroup(click.Group):
+    """A group that turns LedgerError into a one-line message and exit code 2 or 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InvalidInputError as exc:
+            click.echo(f"git-ledger: error: {exc}", err=True)
+            sys.exit(2)
+        except LedgerError as exc:
+            click.echo(f"git-ledger: error: {exc}", err=True)
+            sys.exit(3)
+
+
+@click.group(
+    cls=LedgerGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--ledger",
+    "ledger_dir",
+    metavar="PATH",
+    envvar="GIT_LEDGER_DIR",
+    help="Ledger repository (default: $GIT_LEDGER_DIR, git config ledger.dir, "
+    "~/.local/share/git-ledger/ledger.git).",
+)
+@click.version_option(__version__, prog_name="git-ledger")
+@click.pass_context
+def main(ctx: click.Context, ledger_dir: str | None) -> None:
+    """git-ledger: a git-native change ledger for AI agents.
+
+    Every action an agent records is a commit on refs/heads/sessions/<session> of a bare
+    repository, so plain git log and git show read the ledger too.
+    """
+    ctx.obj = {"ledger_dir": ledger_dir}
+
+
+for _module in (write, demo, query, storage, metrics, hooks, agents, trust, sync, undo):
+    _module.register(main)
