@@ -157,13 +157,12 @@ def to_tree_path(path: object, workdir: str | os.PathLike[str] | None) -> str:
         base = PurePosixPath(os.path.abspath(os.fspath(workdir)))
         with contextlib.suppress(ValueError):
             p = p.relative_to(base)
-    parts = [c for c in p.parts if c not in ("", ".")]
-    if p.is_absolute():
-        parts = [ABSOLUTE_MARK, *parts[1:]]
-    if not parts or parts == [ABSOLUTE_MARK]:
+    parts = [c for c in p.parts[1 if p.is_absolute() else 0 :] if c not in ("", ".")]
+    if not parts:
         raise InvalidPathError(f"path {text!r} names no file")
-    encoded = [parts[0] if parts[0] == ABSOLUTE_MARK else _encode_component(parts[0])]
-    encoded += [_encode_component(c) for c in parts[1:]]
+    encoded = [_encode_component(c) for c in parts]
+    if p.is_absolute():
+        encoded.insert(0, ABSOLUTE_MARK)
     return "/".join([FILES_DIR, *encoded])
 
 

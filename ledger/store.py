@@ -259,7 +259,28 @@ class LedgerStore:
         entry = self.entry_from_commit(obj)
         if entry is None:
             raise EntryNotFoundError(f"{id_or_prefix} is not an entry (an observation commit)")
+        if not self.is_acknowledged(entry):
+            raise EntryNotFoundError(
+                f"{id_or_prefix} is not on its session's branch (a write that never completed)"
+            )
         return entry
+
+    def is_acknowledged(self, entry: Entry) -> bool:
+        """True when the entry's commit is on its session's branch."""
+        oid = pygit2.Oid(hex=entry.id)
+
+        def holds(tip: bytes | None) -> bool:
+            return tip is not None and (
+                tip == bytes(oid.raw) or self.repo.descendant_of(pygit2.Oid(raw=tip), oid)
+            )
+
+        try:
+            if holds(self.tip(validate_session_id(entry.session_id))):
+                return True
+        except LedgerError:
+            pass
+        # A session kept under another name (e.g. a diverged copy pulled from a remote).
+        return any(holds(tip) for tip in self.sessions().values())
 
 
 def _raw(target: pygit2.Oid | str) -> bytes:

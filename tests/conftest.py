@@ -52,7 +52,7 @@ def git(repo: Path, *args: str, check: bool = True, input: str | None = None) ->
     """Run the real git CLI against a repository and return stdout."""
     proc = subprocess.run(
         ["git", "--git-dir", str(repo), *args],
-        capture_output=True, text=True, check=False, input=input,
+        capture_output=True, text=True, errors="replace", check=False, input=input,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
