@@ -51,6 +51,7 @@ from .location import resolve_ledger_dir
 from .names import (
     SESSION_REF_PREFIX,
     agent_email,
+    check_path,
     from_tree_path,
     to_tree_path,
     validate_agent_id,
@@ -126,10 +127,12 @@ class ChangeLogger:
         lock_timeout: float = 60.0,
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.agent_id = validate_agent_id(agent_id or os.environ.get(ENV_AGENT) or DEFAULT_AGENT)
-        self.session_id = validate_session_id(
-            session_id or os.environ.get(ENV_SESSION) or new_session_id()
-        )
+        if agent_id is None:
+            agent_id = os.environ.get(ENV_AGENT) or DEFAULT_AGENT
+        if session_id is None:
+            session_id = os.environ.get(ENV_SESSION) or new_session_id()
+        self.agent_id = validate_agent_id(agent_id)
+        self.session_id = validate_session_id(session_id)
         self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
         self.ledger_dir = resolve_ledger_dir(
             ledger_dir if ledger_dir is not None else log_dir, cwd=self.workdir
@@ -179,6 +182,8 @@ class ChangeLogger:
         otherwise; ``after_content=None`` means "no longer exists" for file_delete.
         """
         ctype = _change_type(change_type)
+        path_text = check_path(file_path)
+        to_tree_path(path_text, self.workdir)  # refuse a bad path before storing contents
         sink = self._sink()
         before: Given
         after: Given
@@ -193,9 +198,9 @@ class ChangeLogger:
             data = to_bytes(after_content, "after_content")
             after = state_from_bytes(sink, data, self.max_content_bytes)
         if description is None:
-            description = f"{_VERBS.get(ctype, ctype.value)} {os.fspath(file_path)}"
+            description = f"{_VERBS.get(ctype, ctype.value)} {path_text}"
         return self._record(
-            ctype, description, metadata, level, file_path, timestamp, before, after
+            ctype, description, metadata, level, path_text, timestamp, before, after
         )
 
     def log_agent_decision(
@@ -410,10 +415,8 @@ class ChangeLogger:
         path_text: str | None = None
         tree_path: str | None = None
         if file_path is not None:
-            tree_path = to_tree_path(file_path, self.workdir)
-            path_text = os.fspath(file_path)
-            if isinstance(path_text, bytes):
-                path_text = path_text.decode("utf-8")
+            path_text = check_path(file_path)
+            tree_path = to_tree_path(path_text, self.workdir)
         for key, state in (("before", before), ("after", after)):
             if isinstance(state, State):
                 meta[f"file_size_{key}"] = state.size
