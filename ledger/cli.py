@@ -24,7 +24,7 @@ from .commands import (
     undo,
     write,
 )
-from .errors import InvalidInputError, LedgerError
+from .errors import EntryNotFoundError, InvalidInputError, LedgerError, LedgerNotFoundError
 
 EPILOG = """\b
 Examples:
@@ -35,17 +35,27 @@ Examples:
 
 
 class LedgerGroup(click.Group):
-    """A group that turns LedgerError into a one-line message and exit code 2 or 1."""
+    """A group that turns a LedgerError into one line on stderr and an exit code.
+
+    Exit codes: 2 for bad input (as click's usage errors), 1 for nothing there (no ledger
+    yet, unknown entry id), 3 for any other failure (storage, locks).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except InvalidInputError as exc:
-            click.echo(f"git-ledger: error: {exc}", err=True)
-            sys.exit(2)
         except LedgerError as exc:
             click.echo(f"git-ledger: error: {exc}", err=True)
-            sys.exit(3)
+            sys.exit(exit_code(exc))
+
+
+def exit_code(exc: LedgerError) -> int:
+    """The exit code the CLI uses for a library error."""
+    if isinstance(exc, InvalidInputError):
+        return 2
+    if isinstance(exc, EntryNotFoundError | LedgerNotFoundError):
+        return 1
+    return 3
 
 
 @click.group(
