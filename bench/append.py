@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import ChangeLogger  # noqa: E402
+from ledger import ChangeLogger
 
 N_FILES = 200
 
@@ -70,8 +70,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", type=int, default=3000, help="small entries per run")
     ap.add_argument("--files", type=int, default=2000, help="file updates per run")
-    ap.add_argument("--durable-scale", type=float, default=0.25,
-                    help="fraction of N used for the slower durable runs")
+    ap.add_argument(
+        "--durable-scale",
+        type=float,
+        default=0.25,
+        help="fraction of N used for the slower durable runs",
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-append-"))
     rows: list[tuple[str, float, float]] = []
@@ -83,43 +87,70 @@ def main() -> None:
 
             commands = [(f"echo step {i}", f"step {i} ok\n") for i in range(n_small)]
             ledger = tmp / f"small-{tag}.git"
-            logger = ChangeLogger(ledger_dir=ledger, agent_id="bench", session_id="small",
-                                  workdir=tmp, durable=durable)
+            logger = ChangeLogger(
+                ledger_dir=ledger,
+                agent_id="bench",
+                session_id="small",
+                workdir=tmp,
+                durable=durable,
+            )
             logger.log("agent_decision", "warm up")
 
-            def small() -> None:
+            def small(
+                logger: ChangeLogger = logger, commands: list[tuple[str, str]] = commands
+            ) -> None:
                 for cmd, out in commands:
                     logger.log_command(cmd, out, 0)
 
             rate = timed(n_small, small)
             base = jsonl_baseline(
                 [{"change_type": "system_command", "command": c, "output": o} for c, o in commands],
-                durable, tmp)
+                durable,
+                tmp,
+            )
             rows.append((f"small entries, {tag}", rate, base))
 
             updates = make_updates(n_files)
             ledger = tmp / f"files-{tag}.git"
-            logger = ChangeLogger(ledger_dir=ledger, agent_id="bench", session_id="files",
-                                  workdir=tmp, durable=durable)
+            logger = ChangeLogger(
+                ledger_dir=ledger,
+                agent_id="bench",
+                session_id="files",
+                workdir=tmp,
+                durable=durable,
+            )
             # The first sight of each file adds an observation commit; measure steady state.
             for p, before, _ in updates[:N_FILES]:
                 logger.log_file_change(p, "file_create", after_content=before)
             steady = updates[N_FILES:] if len(updates) > N_FILES else updates
 
-            def files() -> None:
+            def files(
+                logger: ChangeLogger = logger, steady: list[tuple[str, str, str]] = steady
+            ) -> None:
                 for p, before, after in steady:
                     logger.log_file_change(p, "file_update", before, after)
 
             rate = timed(len(steady), files)
             base = jsonl_baseline(
-                [{"change_type": "file_update", "file_path": p, "before_state": b,
-                  "after_state": a} for p, b, a in steady], durable, tmp)
+                [
+                    {
+                        "change_type": "file_update",
+                        "file_path": p,
+                        "before_state": b,
+                        "after_state": a,
+                    }
+                    for p, b, a in steady
+                ],
+                durable,
+                tmp,
+            )
             rows.append((f"file updates (4 KB, nested), {tag}", rate, base))
 
         n_batch = args.small * 3
         ledger = tmp / "batch.git"
-        logger = ChangeLogger(ledger_dir=ledger, agent_id="bench", session_id="batch",
-                              workdir=tmp, durable=True)
+        logger = ChangeLogger(
+            ledger_dir=ledger, agent_id="bench", session_id="batch", workdir=tmp, durable=True
+        )
 
         def batched() -> None:
             for start in range(0, n_batch, 1000):
@@ -129,8 +160,13 @@ def main() -> None:
 
         rate = timed(n_batch, batched)
         base = jsonl_baseline(
-            [{"change_type": "system_command", "command": f"echo step {i}"}
-             for i in range(n_batch)], False, tmp)
+            [
+                {"change_type": "system_command", "command": f"echo step {i}"}
+                for i in range(n_batch)
+            ],
+            False,
+            tmp,
+        )
         rows.append(("small entries, batch of 1000, durable", rate, base))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

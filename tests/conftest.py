@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_git(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Keep git and the ledger away from the user's config and default ledger."""
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
@@ -52,7 +54,11 @@ def git(repo: Path, *args: str, check: bool = True, input: str | None = None) ->
     """Run the real git CLI against a repository and return stdout."""
     proc = subprocess.run(
         ["git", "--git-dir", str(repo), *args],
-        capture_output=True, text=True, errors="replace", check=False, input=input,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+        input=input,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
@@ -63,20 +69,28 @@ def fsck_clean(repo: Path) -> None:
     """Assert ``git fsck --strict`` finds nothing wrong (dangling objects are allowed)."""
     proc = subprocess.run(
         ["git", "--git-dir", str(repo), "fsck", "--strict", "--no-dangling"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     problems = [
-        line for line in (proc.stdout + proc.stderr).splitlines()
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
         if line and not line.startswith(("notice:", "Checking", "dangling"))
     ]
     assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
 
 
-def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m ledger`` as a user would, in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "ledger", *args],
-        capture_output=True, text=True, input=input, cwd=cwd,
-        env={**os.environ, **(env or {})}, check=False,
+        capture_output=True,
+        text=True,
+        input=input,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        check=False,
     )

@@ -9,9 +9,25 @@ from tests.conftest import fsck_clean, git, run_cli
 
 
 def test_log_records_an_entry_and_prints_its_id(ledger_path: Path) -> None:
-    proc = run_cli("--ledger", str(ledger_path), "log", "--type", "deployment", "-m",
-                   "Deployed v1.4", "--level", "warning", "--meta", "env=prod",
-                   "--meta", "version=1.4", "--session", "shell-1", "--agent", "deploy-bot")
+    proc = run_cli(
+        "--ledger",
+        str(ledger_path),
+        "log",
+        "--type",
+        "deployment",
+        "-m",
+        "Deployed v1.4",
+        "--level",
+        "warning",
+        "--meta",
+        "env=prod",
+        "--meta",
+        "version=1.4",
+        "--session",
+        "shell-1",
+        "--agent",
+        "deploy-bot",
+    )
     assert proc.returncode == 0, proc.stderr
     entry_id = proc.stdout.strip()
     assert git(ledger_path, "rev-parse", "sessions/shell-1").strip() == entry_id
@@ -23,18 +39,37 @@ def test_log_records_an_entry_and_prints_its_id(ledger_path: Path) -> None:
 def test_log_usage_errors_exit_2_without_traceback(ledger_path: Path) -> None:
     bad_type = run_cli("--ledger", str(ledger_path), "log", "--type", "nope", "-m", "x")
     assert bad_type.returncode == 2 and "Traceback" not in bad_type.stderr
-    bad_meta = run_cli("--ledger", str(ledger_path), "log", "--type", "api_call", "-m", "x",
-                       "--meta", "novalue")
+    bad_meta = run_cli(
+        "--ledger", str(ledger_path), "log", "--type", "api_call", "-m", "x", "--meta", "novalue"
+    )
     assert bad_meta.returncode == 2 and "KEY=VALUE" in bad_meta.stderr
-    bad_session = run_cli("--ledger", str(ledger_path), "log", "--type", "api_call", "-m", "x",
-                          "--session", "../escape")
+    bad_session = run_cli(
+        "--ledger",
+        str(ledger_path),
+        "log",
+        "--type",
+        "api_call",
+        "-m",
+        "x",
+        "--session",
+        "../escape",
+    )
     assert bad_session.returncode == 2 and "invalid session id" in bad_session.stderr
     assert "Traceback" not in bad_session.stderr
 
 
 def test_run_records_the_command_and_passes_its_exit_code(ledger_path: Path) -> None:
-    proc = run_cli("--ledger", str(ledger_path), "run", "--session", "r1", "--",
-                   "sh", "-c", "echo out; echo err >&2; exit 3")
+    proc = run_cli(
+        "--ledger",
+        str(ledger_path),
+        "run",
+        "--session",
+        "r1",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    )
     assert proc.returncode == 3
     assert proc.stdout == "out\n" and proc.stderr == "err\n"
     entry = next(LedgerStore(ledger_path).walk_session("r1"))
@@ -46,8 +81,9 @@ def test_run_records_the_command_and_passes_its_exit_code(ledger_path: Path) -> 
 
 
 def test_run_of_a_missing_program(ledger_path: Path) -> None:
-    proc = run_cli("--ledger", str(ledger_path), "run", "--session", "r2", "--",
-                   "no-such-program-xyz")
+    proc = run_cli(
+        "--ledger", str(ledger_path), "run", "--session", "r2", "--", "no-such-program-xyz"
+    )
     assert proc.returncode == 127 and "cannot run" in proc.stderr
     assert next(LedgerStore(ledger_path).walk_session("r2")).metadata["exit_code"] == 127
 
@@ -59,8 +95,15 @@ def test_demo_on_the_default_ledger(isolated_git: Path) -> None:
     assert f"Ledger: {ledger}" in proc.stdout
     assert "git --git-dir=" in proc.stdout
     log = git(ledger, "log", "--all", "--format=%s")
-    for kind in ("file_create:", "file_update:", "file_delete:", "system_command:",
-                 "api_call:", "agent_decision:", "deployment:"):
+    for kind in (
+        "file_create:",
+        "file_update:",
+        "file_delete:",
+        "system_command:",
+        "api_call:",
+        "agent_decision:",
+        "deployment:",
+    ):
         assert kind in log
     diff = git(ledger, "log", "-p", "--all", "--", "files/app/main.py")
     assert '+    if request.path == "/healthz":' in diff

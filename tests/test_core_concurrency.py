@@ -56,8 +56,11 @@ def test_threads_of_one_process(ledger_path: Path, workdir: Path) -> None:
 
 def test_processes_writing_one_session(ledger_path: Path) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(ledger_path), "s", str(k), "30"],
-                         stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(ledger_path), "s", str(k), "30"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for k in range(4)
     ]
     acknowledged = set()
@@ -99,14 +102,17 @@ def test_killed_writers_lose_no_acknowledged_entry(ledger_path: Path) -> None:
     for round_ in range(8):
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(ledger_path), "s", str(round_), "100000"],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         time.sleep(0.4 + 0.05 * round_)
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
         acknowledged.update(out.split())
         # After every kill the ledger opens, accepts writes and holds everything acknowledged.
-        ChangeLogger(ledger_dir=ledger_path, session_id="s", lock_timeout=10).log("api_call", "after")
+        ChangeLogger(ledger_dir=ledger_path, session_id="s", lock_timeout=10).log(
+            "api_call", "after"
+        )
         on_branch = set(git(ledger_path, "rev-list", "sessions/s").split())
         assert acknowledged <= on_branch
     fsck_clean(ledger_path)

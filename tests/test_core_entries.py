@@ -23,7 +23,10 @@ from tests.conftest import fsck_clean, git
 
 def make(ledger_path: Path, workdir: Path, session: str = "s1", **kw: object) -> ChangeLogger:
     return ChangeLogger(
-        ledger_dir=ledger_path, agent_id="my-agent", session_id=session, workdir=workdir,
+        ledger_dir=ledger_path,
+        agent_id="my-agent",
+        session_id=session,
+        workdir=workdir,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -50,9 +53,9 @@ def test_entry_is_a_commit_on_the_session_branch(ledger_path: Path, workdir: Pat
     assert stored["metadata"] == {"env": "prod"}
     assert stored["timestamp"] == entry.timestamp.isoformat()
     assert entry.timestamp.tzinfo is not None and entry.timestamp.utcoffset() == dt.timedelta(0)
-    assert git(ledger_path, "log", "--all", "--grep=Ledger-Type: deployment", "--format=%H").split() == [
-        entry.id
-    ]
+    assert git(
+        ledger_path, "log", "--all", "--grep=Ledger-Type: deployment", "--format=%H"
+    ).split() == [entry.id]
     fsck_clean(ledger_path)
 
 
@@ -60,7 +63,10 @@ def test_file_change_diff_and_hashes(ledger_path: Path, workdir: Path) -> None:
     logger = make(ledger_path, workdir)
     created = logger.log_file_change("api/main.py", "file_create", after_content="a\nb\n")
     updated = logger.log_file_change(
-        "api/main.py", ChangeType.FILE_UPDATE, before_content="a\nb\n", after_content="a\nB\n",
+        "api/main.py",
+        ChangeType.FILE_UPDATE,
+        before_content="a\nb\n",
+        after_content="a\nB\n",
         description="Fix b",
     )
     assert created.file_hash_before is None
@@ -78,9 +84,7 @@ def test_file_change_diff_and_hashes(ledger_path: Path, workdir: Path) -> None:
     fsck_clean(ledger_path)
 
 
-def test_first_seen_and_drift_become_observation_commits(
-    ledger_path: Path, workdir: Path
-) -> None:
+def test_first_seen_and_drift_become_observation_commits(ledger_path: Path, workdir: Path) -> None:
     logger = make(ledger_path, workdir)
     first = logger.log_file_change("cfg.yaml", "file_update", "x: 1\n", "x: 2\n")
     assert not first.drift
@@ -110,7 +114,10 @@ def test_entry_reads_back_identically(ledger_path: Path, workdir: Path) -> None:
     logger = make(ledger_path, workdir)
     when = dt.datetime(2025, 11, 5, 17, 30, 45, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     entry = logger.log_file_change(
-        "bin/blob.dat", "file_create", after_content=bytes(range(256)) * 4, timestamp=when,
+        "bin/blob.dat",
+        "file_create",
+        after_content=bytes(range(256)) * 4,
+        timestamp=when,
         metadata={"at": dt.date(2025, 1, 2), "path": Path("/x/y"), "lvl": LogLevel.ERROR},
     )
     store = LedgerStore(ledger_path)
@@ -186,7 +193,10 @@ def test_size_cap_keeps_only_hash_and_size(ledger_path: Path, workdir: Path) -> 
     entry = logger.log_file_change("big.bin", "file_create", after_content=big)
     assert entry.metadata["after_stored"] is False
     assert entry.metadata["file_size_after"] == 5000
-    assert entry.file_hash_after == git(ledger_path, "hash-object", "--stdin", input="x" * 5000).strip()
+    assert (
+        entry.file_hash_after
+        == git(ledger_path, "hash-object", "--stdin", input="x" * 5000).strip()
+    )
     assert git(ledger_path, "cat-file", "-e", entry.file_hash_after or "", check=False) == ""
     placeholder = git(ledger_path, "show", f"{entry.id}:files/big.bin")
     assert "content not stored: 5000 bytes" in placeholder
@@ -215,7 +225,9 @@ def test_batch_writes_one_pack_and_one_ref_update(ledger_path: Path, workdir: Pa
     packs = set((ledger_path / "objects" / "pack").glob("*.pack")) - set(packs_before)
     assert len(packs) == 1
     assert git(ledger_path, "rev-list", "--count", "sessions/s1").strip() == "53"
-    reflog = git(ledger_path, "reflog", "show", "--format=%gs", "refs/heads/sessions/s1").split("\n")
+    reflog = git(ledger_path, "reflog", "show", "--format=%gs", "refs/heads/sessions/s1").split(
+        "\n"
+    )
     assert reflog[0] == "ledger: batch of 52 entries"
     assert LedgerStore(ledger_path).get_entry(ids[17]).description == "Executed: echo 17"
     assert "-hi\n+hello" in git(ledger_path, "show", "--format=", "sessions/s1")
@@ -244,7 +256,9 @@ def test_session_summary(ledger_path: Path, workdir: Path) -> None:
     t0 = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
     logger.log_command("make", "ok", 0, timestamp=t0)
     logger.log_command("make test", "1 failed", 2, timestamp=t0 + dt.timedelta(seconds=30))
-    logger.log_file_change("x.py", "file_create", after_content="x", timestamp=t0 + dt.timedelta(minutes=1))
+    logger.log_file_change(
+        "x.py", "file_create", after_content="x", timestamp=t0 + dt.timedelta(minutes=1)
+    )
     s = logger.get_session_summary()
     assert s["total_changes"] == 3
     assert s["changes_by_type"] == {"system_command": 2, "file_create": 1}
@@ -256,8 +270,11 @@ def test_session_summary(ledger_path: Path, workdir: Path) -> None:
 def test_seed_helpers_record_their_fields(ledger_path: Path, workdir: Path) -> None:
     logger = make(ledger_path, workdir)
     d = logger.log_agent_decision("Deploy", "tests passed", {"approved_by": "user"})
-    assert d.metadata == {"decision": "Deploy", "reasoning": "tests passed",
-                          "context": {"approved_by": "user"}}
+    assert d.metadata == {
+        "decision": "Deploy",
+        "reasoning": "tests passed",
+        "context": {"approved_by": "user"},
+    }
     c = logger.log_command(["git", "commit", "-m", "x y"], "done", 1, stderr="oops", duration=1.5)
     assert c.metadata["command"] == "git commit -m 'x y'" and c.level is LogLevel.ERROR
     assert c.metadata["stderr"] == "oops" and c.metadata["duration_seconds"] == 1.5

@@ -26,8 +26,23 @@ from ledger.names import check_path, from_tree_path, to_tree_path, validate_sess
 from ledger.store import LedgerStore
 from tests.conftest import fsck_clean, git
 
-BAD_SESSIONS = ["../x", "a..b", "x.lock", "a\0b", "a b", "", "a/b", "-x", ".x", "x.", "a@{1}",
-                "x" * 200, "é", "a\nb", "refs/heads/x"]
+BAD_SESSIONS = [
+    "../x",
+    "a..b",
+    "x.lock",
+    "a\0b",
+    "a b",
+    "",
+    "a/b",
+    "-x",
+    ".x",
+    "x.",
+    "a@{1}",
+    "x" * 200,
+    "é",
+    "a\nb",
+    "refs/heads/x",
+]
 
 
 @pytest.mark.parametrize("session", BAD_SESSIONS)
@@ -44,8 +59,21 @@ def test_bad_agent_ids_are_refused(agent: str, ledger_path: Path) -> None:
 
 
 BAD_PATHS: list[object] = [
-    "../etc/passwd", "a/../../b", ".git/config", "x/.GIT/hooks", "x/.git./y", "git~1/config",
-    ".g\u200cit/x", "a\0b", b"\xff\xfe", "a/" + "n" * 300, "x/" * 2100, "", "/", ".", 42,
+    "../etc/passwd",
+    "a/../../b",
+    ".git/config",
+    "x/.GIT/hooks",
+    "x/.git./y",
+    "git~1/config",
+    ".g\u200cit/x",
+    "a\0b",
+    b"\xff\xfe",
+    "a/" + "n" * 300,
+    "x/" * 2100,
+    "",
+    "/",
+    ".",
+    42,
 ]
 
 
@@ -65,14 +93,26 @@ class Colour(enum.Enum):
 
 
 def test_metadata_conversions() -> None:
-    out = normalize_metadata({
-        "when": dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC), "day": dt.date(2025, 1, 2),
-        "p": PurePosixPath("/a/b"), "c": Colour.RED, "t": (1, 2), "u": uuid.UUID(int=1),
-        Colour.RED: 1, "nested": {"x": [None, True, 1.5]},
-    })
+    out = normalize_metadata(
+        {
+            "when": dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            "day": dt.date(2025, 1, 2),
+            "p": PurePosixPath("/a/b"),
+            "c": Colour.RED,
+            "t": (1, 2),
+            "u": uuid.UUID(int=1),
+            Colour.RED: 1,
+            "nested": {"x": [None, True, 1.5]},
+        }
+    )
     assert out == {
-        "when": "2025-01-02T03:04:05+00:00", "day": "2025-01-02", "p": "/a/b", "c": "red",
-        "t": [1, 2], "u": "00000000-0000-0000-0000-000000000001", "red": 1,
+        "when": "2025-01-02T03:04:05+00:00",
+        "day": "2025-01-02",
+        "p": "/a/b",
+        "c": "red",
+        "t": [1, 2],
+        "u": "00000000-0000-0000-0000-000000000001",
+        "red": 1,
         "nested": {"x": [None, True, 1.5]},
     }
 
@@ -92,8 +132,17 @@ def _deep(n: int) -> object:
 
 @pytest.mark.parametrize(
     "meta",
-    [{"x": math.nan}, {"x": math.inf}, {"x": b"raw"}, {"x": {1, 2}}, _cycle(), {1: "a"},
-     {"x": object()}, {"x": _deep(100)}, {"x": "\ud800"}],
+    [
+        {"x": math.nan},
+        {"x": math.inf},
+        {"x": b"raw"},
+        {"x": {1, 2}},
+        _cycle(),
+        {1: "a"},
+        {"x": object()},
+        {"x": _deep(100)},
+        {"x": "\ud800"},
+    ],
 )
 def test_bad_metadata_is_refused(meta: dict[str, object], ledger_path: Path, workdir: Path) -> None:
     logger = ChangeLogger(ledger_dir=ledger_path, session_id="s", workdir=workdir)
@@ -121,9 +170,7 @@ def test_every_error_is_a_ledger_error() -> None:
 # -- properties ---------------------------------------------------------------------------
 
 name_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0")
-component = st.text(name_chars, min_size=1, max_size=20).filter(
-    lambda c: c not in (".", "..")
-)
+component = st.text(name_chars, min_size=1, max_size=20).filter(lambda c: c not in (".", ".."))
 paths = st.lists(component, min_size=1, max_size=5).map("/".join)
 
 
@@ -161,18 +208,29 @@ def test_session_ids_are_valid_refs_or_refused(session: str) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
-    lambda kids: st.lists(kids, max_size=4)
-    | st.dictionaries(st.text(alphabet=st.characters(blacklist_categories=("Cs",))), kids,
-                      max_size=4),
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(blacklist_categories=("Cs",))), kids, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(meta=st.dictionaries(st.text(max_size=10), json_values, max_size=5),
-       description=st.text(max_size=200), path=paths)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    meta=st.dictionaries(st.text(max_size=10), json_values, max_size=5),
+    description=st.text(max_size=200),
+    path=paths,
+)
 def test_entries_round_trip_through_git(
     tmp_path_factory: pytest.TempPathFactory, meta: dict[str, object], description: str, path: str
 ) -> None:
@@ -180,8 +238,9 @@ def test_entries_round_trip_through_git(
     logger = ChangeLogger(ledger_dir=base / "l.git", session_id="s", workdir=base, durable=False)
     try:
         plain = logger.log("agent_decision", description, metadata=meta)
-        entry = logger.log_file_change(path, "file_create", after_content=description,
-                                       description=description)
+        entry = logger.log_file_change(
+            path, "file_create", after_content=description, description=description
+        )
     except InvalidInputError:
         return
     store = LedgerStore(base / "l.git")

@@ -108,7 +108,8 @@ def test_environment_names_the_session(
     b.log("api_call", "two")
     assert a.session_id == b.session_id == "run-42"
     assert git(ledger_path, "log", "--format=%an %s", "sessions/run-42").splitlines() == [
-        "ci-bot api_call: two", "ci-bot api_call: one",
+        "ci-bot api_call: two",
+        "ci-bot api_call: one",
     ]
 
 
