@@ -8,6 +8,7 @@ from .entry import Entry
 from .errors import LedgerError
 from .logger import ChangeLogger
 from .types import ChangeType, LogLevel
+from .undo import Restorer
 
 __version__ = "0.1.0"
 
@@ -17,4 +18,5 @@ __all__ = [
     "Entry",
     "LedgerError",
     "LogLevel",
+    "Restorer",
 ]

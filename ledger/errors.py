@@ -7,16 +7,22 @@ LedgerError
 │   ├── InvalidSessionIdError  a session id that cannot be a safe ref name
 │   ├── InvalidAgentIdError    an agent id that cannot be a commit identity
 │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
+│   │   └── WorkspaceEscapeError   a path that leads outside the workspace (symlinks too)
 │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
 │   └── TimestampOrderError    a timestamp earlier than the session's last entry
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
+├── SessionNotFoundError (KeyError) no session with that id
+├── UndoConflictError          files changed since the ledger recorded them; nothing written
+├── UnrestorableError          the ledger lacks the state a restore needs
 ├── LockTimeoutError           another live writer held the session lock too long
 ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
 └── StorageError               git refused a write (disk full, read-only, corrupt object)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class LedgerError(Exception):
@@ -47,6 +53,10 @@ class InvalidPathError(InvalidInputError):
     """A file path that is unsafe or that the ledger cannot store losslessly."""
 
 
+class WorkspaceEscapeError(InvalidPathError):
+    """A path that leads outside the workspace: absolute, or through a symlinked folder."""
+
+
 class InvalidMetadataError(InvalidInputError):
     """Metadata with values JSON cannot hold exactly (NaN, bytes, sets, cycles, ...)."""
 
@@ -67,6 +77,32 @@ class AmbiguousEntryError(LedgerError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "ambiguous entry id"
+
+
+class SessionNotFoundError(LedgerError, KeyError):
+    """No session with that id exists in the ledger."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "session not found"
+
+
+class UndoConflictError(LedgerError):
+    """Files changed since the ledger last recorded them; the undo wrote nothing.
+
+    ``conflicts`` lists the plan's conflicting file actions; ``result`` is the whole
+    (unwritten, or partly written when a file changed during the undo) result.
+    """
+
+    def __init__(
+        self, message: str, result: object = None, conflicts: Sequence[object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.result = result
+        self.conflicts = list(conflicts or [])
+
+
+class UnrestorableError(LedgerError):
+    """The ledger does not hold the file state a restore needs (never recorded, or too big)."""
 
 
 class LockTimeoutError(LedgerError):
