@@ -26,7 +26,7 @@ from .errors import (
     UnrestorableError,
     WorkspaceEscapeError,
 )
-from .gitobj import MODE_LINK
+from .gitobj import MODE_BLOB, MODE_LINK
 from .location import resolve_ledger_dir
 from .logger import ChangeLogger, new_session_id
 from .names import check_path, from_tree_path, to_tree_path, validate_session_id
@@ -264,6 +264,8 @@ class Restorer:
                 or (which == "after" and found.change_type is ChangeType.FILE_DELETE)
             )
             state = _state_at(repo, point, tp, absent_hint=hint)
+            if tp == found.tree_path:
+                state = _unkept(found, which, state)
             if isinstance(state, _Unknown):
                 missing.append(
                     f"{from_tree_path(tp)}: session {found.session_id} did not know it "
@@ -335,7 +337,7 @@ class Restorer:
         missing: list[str] = []
         for tp, (entry, commit) in first.items():
             hint = entry.change_type is ChangeType.FILE_CREATE
-            state = _state_at(repo, _parent(commit), tp, absent_hint=hint)
+            state = _unkept(entry, "before", _state_at(repo, _parent(commit), tp, hint))
             if isinstance(state, _Unknown):
                 missing.append(
                     f"{from_tree_path(tp)}: entry {entry.short_id} did not record its before-state"
@@ -634,6 +636,15 @@ def _state_at(
             if _tree_state(older, tree_path) is not None:
                 return None
     return UNKNOWN
+
+
+def _unkept(entry: Entry, which: str, state: Recorded) -> Recorded:
+    """An entry's state that the ledger hashed but did not keep (over the size cap)."""
+    oid = entry.file_hash_before if which == "before" else entry.file_hash_after
+    if entry.metadata.get(f"{which}_stored") is False and oid is not None:
+        mode = state.mode if isinstance(state, FileState) else MODE_BLOB
+        return FileState(mode, oid, stored=False)
+    return state
 
 
 @dataclasses.dataclass(frozen=True)
