@@ -188,6 +188,8 @@ class Restorer:
         allow_outside: also restore files recorded by absolute path outside the
             workspace (refused by default).
         agent_id: the agent named in the undo session (default ``git-ledger-undo``).
+        durable: fsync the undo session's objects and refs (default True; the restored
+            files themselves are always fsynced).
 
     Safety: before writing, every target file is compared with the state the ledger last
     recorded for it: the latest state the undone session recorded, or the latest state
@@ -203,13 +205,15 @@ class Restorer:
         *,
         allow_outside: bool = False,
         agent_id: str | None = None,
+        durable: bool = True,
     ) -> None:
         self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
         if logger is not None and ledger_dir is None:
             self.ledger_dir = logger.ledger_dir
         else:
             self.ledger_dir = resolve_ledger_dir(ledger_dir, cwd=self.workdir)
-        self.store = LedgerStore(self.ledger_dir)
+        self.store = LedgerStore(self.ledger_dir, durable=durable)
+        self.durable = durable
         self.logger = logger
         self.allow_outside = allow_outside
         self.agent_id = agent_id or UNDO_AGENT
@@ -538,6 +542,7 @@ class Restorer:
                 agent_id=self.agent_id,
                 session_id=UNDO_SESSION_PREFIX + new_session_id(),
                 workdir=self.workdir,
+                durable=self.durable,
             )
         result.session_id = logger.session_id
         with logger.batch():

@@ -41,6 +41,7 @@ def session(ledger_path: Path, workdir: Path) -> dict[str, object]:
 
 
 def restorer(ledger_path: Path, workdir: Path, **kw: object) -> Restorer:
+    kw.setdefault("durable", False)
     return Restorer(ledger_dir=ledger_path, workdir=workdir, **kw)  # type: ignore[arg-type]
 
 

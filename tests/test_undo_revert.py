@@ -34,6 +34,10 @@ def make_logger(ledger_path: Path, work: Path, session: str = "agent-run") -> Ch
     )
 
 
+def undoer(ledger_path: Path, work: Path) -> Restorer:
+    return Restorer(ledger_dir=ledger_path, workdir=work, durable=False)
+
+
 def test_revert_puts_the_workspace_back_byte_for_byte(ledger_path: Path, workdir: Path) -> None:
     seed_workspace(workdir)
     start = snapshot(workdir)
@@ -62,7 +66,7 @@ def test_the_undo_is_recorded_and_can_itself_be_undone(ledger_path: Path, workdi
     seed_workspace(workdir)
     agent_session(make_logger(ledger_path, workdir), workdir)
     after_agent = snapshot(workdir)
-    restorer = Restorer(ledger_dir=ledger_path, workdir=workdir)
+    restorer = undoer(ledger_path, workdir)
 
     undo = restorer.revert_session("agent-run")
 
@@ -99,7 +103,7 @@ def test_a_hand_edit_after_the_session_blocks_the_revert(ledger_path: Path, work
     agent_session(make_logger(ledger_path, workdir), workdir)
     (workdir / "src" / "app.py").write_text("a person's fix\n")
     before = snapshot(workdir)
-    restorer = Restorer(ledger_dir=ledger_path, workdir=workdir)
+    restorer = undoer(ledger_path, workdir)
 
     with pytest.raises(UndoConflictError) as caught:
         restorer.revert_session("agent-run")
@@ -135,7 +139,7 @@ def test_every_kind_of_outside_change_is_a_conflict(
     before = snapshot(workdir)
 
     with pytest.raises(UndoConflictError) as caught:
-        Restorer(ledger_dir=ledger_path, workdir=workdir).revert_session("agent-run")
+        undoer(ledger_path, workdir).revert_session("agent-run")
 
     assert len(caught.value.conflicts) == 1
     assert reason in str(caught.value.conflicts[0].conflict)  # type: ignore[attr-defined]
@@ -150,7 +154,7 @@ def test_a_later_recorded_session_is_known_to_the_ledger(ledger_path: Path, work
     with other.track_file("src/app.py"):
         (workdir / "src" / "app.py").write_text("second agent\n")
 
-    result = Restorer(ledger_dir=ledger_path, workdir=workdir).revert_session("agent-run")
+    result = undoer(ledger_path, workdir).revert_session("agent-run")
 
     app = next(a for a in result.plan if a.path == "src/app.py")
     assert app.conflict is None
@@ -164,7 +168,7 @@ def test_dry_run_writes_nothing_and_shows_every_diff(ledger_path: Path, workdir:
     before = snapshot(workdir)
     sessions = set(LedgerStore(ledger_path).sessions())
 
-    result = Restorer(ledger_dir=ledger_path, workdir=workdir).revert_session(
+    result = undoer(ledger_path, workdir).revert_session(
         "agent-run", dry_run=True
     )
 
@@ -184,7 +188,7 @@ def test_since_reverts_only_the_tail(ledger_path: Path, workdir: Path) -> None:
     seed_workspace(workdir)
     made = agent_session(make_logger(ledger_path, workdir), workdir)
 
-    result = Restorer(ledger_dir=ledger_path, workdir=workdir).revert_session(
+    result = undoer(ledger_path, workdir).revert_session(
         "agent-run", since=made["binary"].id[:10]
     )
 
@@ -199,7 +203,7 @@ def test_revert_refuses_what_it_cannot_do(ledger_path: Path, workdir: Path) -> N
     logger.log_file_change("blind.txt", ChangeType.FILE_UPDATE, after_content="new\n")
     other = make_logger(ledger_path, workdir, "other")
     foreign = other.log_command("ls", "", 0)
-    restorer = Restorer(ledger_dir=ledger_path, workdir=workdir)
+    restorer = undoer(ledger_path, workdir)
 
     with pytest.raises(UnrestorableError, match=r"blind\.txt.*before-state"):
         restorer.revert_session("agent-run")
@@ -236,7 +240,7 @@ def test_revert_from_the_wrong_workspace_is_refused(ledger_path: Path, tmp_path:
     elsewhere.mkdir()
 
     with pytest.raises(InvalidInputError, match="recorded in workspace"):
-        Restorer(ledger_dir=ledger_path, workdir=elsewhere).revert_session("agent-run")
+        undoer(ledger_path, elsewhere).revert_session("agent-run")
 
-    Restorer(ledger_dir=ledger_path, workdir=work).revert_session("agent-run")
+    undoer(ledger_path, work).revert_session("agent-run")
     assert not (work / "a.txt").exists()

@@ -38,9 +38,15 @@ def _short(value: str | None) -> str:
     return value[:12] if value else "-"
 
 
+def _note(action: FileAction, result: UndoResult) -> str:
+    if action.conflict is not None:
+        return ("forced: " if result.written else "conflict: ") + action.conflict
+    return action.note or ""
+
+
 def _print_plan(result: UndoResult) -> None:
     rows = [
-        (a.action, a.path, _short(a.from_hash), _short(a.to_hash), a.conflict or a.note or "")
+        (a.action, a.path, _short(a.from_hash), _short(a.to_hash), _note(a, result))
         for a in result.plan
     ]
     if rows:
