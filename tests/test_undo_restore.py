@@ -112,7 +112,7 @@ def test_named_paths_come_from_the_sessions_tree_at_that_entry(
     with pytest.raises(UnrestorableError, match="did not know it"):
         r.restore(session["edit"], ["never-seen.txt"])
     with pytest.raises(InvalidInputError, match="records no file"):
-        r.restore(list(LedgerStore(ledger_path).walk_session("agent-run"))[0])
+        r.restore(next(LedgerStore(ledger_path).walk_session("agent-run")))
 
 
 def test_restore_to_another_folder_is_an_export(
