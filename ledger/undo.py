@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import pygit2
 
-from .entry import T_OBSERVATION, Entry, parse_trailers
+from .entry import T_FILE, T_OBSERVATION, T_TYPE, Entry, parse_trailers
 from .errors import (
     InvalidInputError,
     InvalidPathError,
@@ -29,7 +29,7 @@ from .errors import (
 from .gitobj import MODE_BLOB, MODE_LINK
 from .location import resolve_ledger_dir
 from .logger import ChangeLogger, new_session_id
-from .names import check_path, from_tree_path, to_tree_path, validate_session_id
+from .names import FILES_DIR, check_path, from_tree_path, to_tree_path, validate_session_id
 from .store import LedgerStore
 from .types import ChangeType
 from .workspace import (
@@ -323,13 +323,16 @@ class Restorer:
             since_id = since_entry.id
         scope: list[tuple[Entry, pygit2.Commit]] = []
         reached = since_id is None
+        kinds = {t.value for t in FILE_CHANGES}
         for commit in _first_parents(repo, repo[pygit2.Oid(raw=tip)]):
-            entry = self.store.entry_from_commit(commit)
-            if entry is not None:
-                scope.append((entry, commit))
-                if entry.id == since_id:
-                    reached = True
-                    break
+            trailers = parse_trailers(commit.message)
+            if T_OBSERVATION not in trailers and trailers.get(T_TYPE) in kinds:
+                entry = self.store.entry_from_commit(commit)  # only file changes are parsed
+                if entry is not None:
+                    scope.append((entry, commit))
+            if str(commit.id) == since_id:
+                reached = True
+                break
         if not reached:
             raise InvalidInputError(f"entry {since_id} is not on session {session_id}")
         scope.reverse()  # oldest first
@@ -405,36 +408,45 @@ class Restorer:
         return locate(os.path.realpath(self.workdir), parts, text)
 
     def _baselines(self, wants: list[_Want]) -> dict[str, _Baseline]:
-        """For each file: the states it may have on disk to be safe to overwrite, and a note."""
+        """For each file: the states it may have on disk to be safe to overwrite, and a note.
+
+        Accepted are the last state the undone session recorded and the latest state any
+        other session recorded after that (content the ledger holds either way).
+        """
         repo = self.store.repo
         tips = self.store.sessions()
+        paths_of: dict[str, list[str]] = {}
+        for want in wants:
+            paths_of.setdefault(want.session, []).append(want.tree_path)
+        own: dict[str, _Change] = {}
+        for session, paths in paths_of.items():
+            own.update(_last_changes(repo, tips.get(session), paths, None))
+        all_paths = [w.tree_path for w in wants]
+        floor = None
+        if all(p in own for p in all_paths):
+            floor = min((own[p].commit_time for p in all_paths), default=None)
+        latest: dict[str, _Change] = {}
+        undone = set(paths_of)
+        for session, tip in tips.items():
+            if session in undone:
+                continue
+            for path, change in _last_changes(repo, tip, all_paths, floor).items():
+                mine = own.get(path)
+                if mine is not None and change.timestamp <= mine.timestamp:
+                    continue
+                if path not in latest or change.timestamp > latest[path].timestamp:
+                    latest[path] = change
         out: dict[str, _Baseline] = {}
         for want in wants:
-            own = _last_change(repo, tips.get(want.session), want.tree_path, None)
             accepted: list[FileState | None] = []
-            floor: int | None = None
-            own_time: str | None = None
-            if own is not None:
-                if not isinstance(own.state, _Unknown):
-                    accepted.append(own.state)
-                floor = own.commit_time
-                own_time = own.timestamp
-            latest: _Change | None = None
-            for session, tip in tips.items():
-                if session == want.session:
-                    continue
-                change = _last_change(repo, tip, want.tree_path, floor)
-                if change is None or isinstance(change.state, _Unknown):
-                    continue
-                if own_time is not None and change.timestamp <= own_time:
-                    continue
-                if latest is None or change.timestamp > latest.timestamp:
-                    latest = change
+            mine = own.get(want.tree_path)
+            if mine is not None and not isinstance(mine.state, _Unknown):
+                accepted.append(mine.state)
             note = None
-            if latest is not None:
-                assert not isinstance(latest.state, _Unknown)
-                accepted.append(latest.state)
-                note = f"last recorded by session {latest.session} (entry {latest.entry[:12]})"
+            other = latest.get(want.tree_path)
+            if other is not None and not isinstance(other.state, _Unknown):
+                accepted.append(other.state)
+                note = f"last recorded by session {other.session} (entry {other.entry[:12]})"
             out[want.tree_path] = (accepted, note)
         return out
 
@@ -661,30 +673,55 @@ class _Change:
     commit_time: int
 
 
-def _last_change(
-    repo: pygit2.Repository, tip: bytes | None, tree_path: str, floor: int | None
-) -> _Change | None:
-    """The newest commit of a session that changed ``tree_path``'s recorded state.
+def _last_changes(
+    repo: pygit2.Repository, tip: bytes | None, tree_paths: Iterable[str], floor: int | None
+) -> dict[str, _Change]:
+    """For each path, the newest commit of a session that changed its recorded state.
 
-    Commits older than ``floor`` (seconds) are not searched.
+    One walk from the tip along first parents; commits whose ``files/`` tree equals their
+    parent's are skipped without looking at paths, and commits older than ``floor``
+    (seconds) are not searched.
     """
+    found: dict[str, _Change] = {}
     if tip is None:
-        return None
+        return found
+    remaining = set(tree_paths)
+    here: dict[str, FileState | None] = {}
     child_entry: pygit2.Commit | None = None
-    for commit in _first_parents(repo, repo[pygit2.Oid(raw=tip)]):
+    start = repo[pygit2.Oid(raw=tip)]
+    commit = start if isinstance(start, pygit2.Commit) else None
+    while isinstance(commit, pygit2.Commit) and remaining:
         if floor is not None and commit.commit_time < floor:
-            return None
+            break
         if not _is_observation(commit):
             child_entry = commit
-        here = _tree_state(commit, tree_path)
-        before = _tree_state(_parent(commit), tree_path)
-        if here == before:
+        parent = _parent(commit)
+        if parent is not None and _files_id(commit) == _files_id(parent):
+            commit = parent
             continue
-        holder = child_entry or commit
-        stamp, session, entry_id = _entry_facts(holder)
-        state: Recorded = here if here is not None else None
-        return _Change(state, session, entry_id, stamp, commit.commit_time)
-    return None
+        named = parse_trailers(commit.message).get(T_FILE)
+        # A ledger commit changes at most the file its trailer names; others: look at all.
+        candidates = [named] if named in remaining else [] if named else sorted(remaining)
+        for path in candidates:
+            assert path is not None
+            now = here[path] if path in here else _tree_state(commit, path)
+            before = _tree_state(parent, path)
+            here[path] = before
+            if now == before:
+                continue
+            holder = child_entry or commit
+            stamp, session, entry_id = _entry_facts(holder)
+            found[path] = _Change(now, session, entry_id, stamp, commit.commit_time)
+            remaining.discard(path)
+        commit = parent
+    return found
+
+
+def _files_id(commit: pygit2.Commit) -> object:
+    try:
+        return commit.tree[FILES_DIR].id
+    except KeyError:
+        return None
 
 
 def _is_observation(commit: pygit2.Commit) -> bool:
