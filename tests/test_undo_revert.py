@@ -244,3 +244,23 @@ def test_revert_from_the_wrong_workspace_is_refused(ledger_path: Path, tmp_path:
 
     undoer(ledger_path, work).revert_session("agent-run")
     assert not (work / "a.txt").exists()
+
+
+def test_long_and_blank_names_are_reverted(ledger_path: Path, workdir: Path) -> None:
+    """Commit trailers shorten long names and fold blanks; the revert must not rely on them."""
+    long_name = "deep/" + "n" * 200 + ".txt"
+    logger = make_logger(ledger_path, workdir)
+    (workdir / " ").write_text("blank\n")
+    for rel in (long_name, " "):
+        with logger.track_file(rel):
+            (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (workdir / rel).write_text("agent\n")
+    (workdir / long_name).write_text("by hand\n")
+
+    with pytest.raises(UndoConflictError) as caught:
+        undoer(ledger_path, workdir).revert_session("agent-run")
+    assert [a.path for a in caught.value.conflicts] == [long_name]  # type: ignore[attr-defined]
+
+    undoer(ledger_path, workdir).revert_session("agent-run", force=True)
+    assert (workdir / " ").read_text() == "blank\n"
+    assert not (workdir / "deep").exists()
