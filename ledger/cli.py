@@ -24,7 +24,13 @@ from .commands import (
     undo,
     write,
 )
-from .errors import EntryNotFoundError, InvalidInputError, LedgerError, LedgerNotFoundError
+from .errors import (
+    EntryNotFoundError,
+    InvalidInputError,
+    LedgerError,
+    LedgerNotFoundError,
+    SessionNotFoundError,
+)
 
 EPILOG = """\b
 Examples:
@@ -38,7 +44,7 @@ class LedgerGroup(click.Group):
     """A group that turns a LedgerError into one line on stderr and an exit code.
 
     Exit codes: 2 for bad input (as click's usage errors), 1 for nothing there (no ledger
-    yet, unknown entry id), 3 for any other failure (storage, locks).
+    yet, unknown entry id or session), 3 for any other failure (storage, locks).
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -53,7 +59,7 @@ def exit_code(exc: LedgerError) -> int:
     """The exit code the CLI uses for a library error."""
     if isinstance(exc, InvalidInputError):
         return 2
-    if isinstance(exc, EntryNotFoundError | LedgerNotFoundError):
+    if isinstance(exc, EntryNotFoundError | LedgerNotFoundError | SessionNotFoundError):
         return 1
     return 3
 

@@ -260,6 +260,9 @@ class Restorer:
             raise InvalidInputError(
                 f"entry {found.short_id} records no file; name the files to restore"
             )
+        dest = Path(os.path.abspath(to)) if to is not None else None
+        for tp in tree_paths:
+            self._locate(tp, dest)  # a path out of the workspace is refused first
         wants: list[_Want] = []
         missing: list[str] = []
         for tp in dict.fromkeys(tree_paths):

@@ -72,9 +72,16 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 def _open_dirs(loc: Location, create: bool) -> list[int] | None:
     """Descriptors of the root and each folder down to the file's; None if one is missing."""
-    fds = [os.open(loc.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)]
     try:
-        for name in loc.parents:
+        fds = [os.open(loc.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)]
+    except FileNotFoundError:
+        if create:
+            raise InvalidPathError(f"the folder {loc.root} does not exist") from None
+        return None
+    except OSError as exc:
+        raise InvalidPathError(f"cannot open {loc.root}: {exc.strerror}") from exc
+    for name in loc.parents:
+        try:
             try:
                 fd = os.open(name, _DIR_FLAGS, dir_fd=fds[-1])
             except FileNotFoundError:
@@ -83,15 +90,27 @@ def _open_dirs(loc: Location, create: bool) -> list[int] | None:
                     return None
                 os.mkdir(name, 0o777, dir_fd=fds[-1])
                 fd = os.open(name, _DIR_FLAGS, dir_fd=fds[-1])
-            fds.append(fd)
-    except OSError as exc:
-        _close(fds)
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise WorkspaceEscapeError(
-                f"{loc.display}: a folder on its way is a symlink or not a folder"
+        except OSError as exc:
+            link = exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(name, fds[-1])
+            _close(fds)
+            if link:
+                raise WorkspaceEscapeError(
+                    f"{loc.display}: the folder {name} became a symlink; not followed"
+                ) from exc
+            if exc.errno == errno.ENOTDIR:
+                raise InvalidPathError(f"{loc.display}: {name} on its way is not a folder") from exc
+            raise InvalidPathError(
+                f"cannot open the folder of {loc.display}: {exc.strerror}"
             ) from exc
-        raise InvalidPathError(f"cannot open the folder of {loc.display}: {exc.strerror}") from exc
+        fds.append(fd)
     return fds
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _close(fds: list[int]) -> None:

@@ -110,6 +110,12 @@ def test_restore_before_after_and_to(
     assert (out / "src" / "app.py").read_text() == "print('v1')\n"
     assert "wrote 1 file(s)" in export.stdout
 
+    escape = cli(ledger_path, workdir, "restore", edit, "../escape.txt")
+    assert escape.returncode == 2 and "'..' component" in escape.stderr
+    outside = cli(ledger_path, workdir, "restore", edit, str(tmp_path / "x.txt"))
+    assert outside.returncode == 2 and "outside the workspace" in outside.stderr
+    assert outside.stderr.count("\n") == 1 and not (tmp_path / "x.txt").exists()
+
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     moved = run_cli(
@@ -134,11 +140,12 @@ def test_restore_into_a_named_session(ledger_path: Path, workdir: Path, session:
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["restore", "deadbeefcafe"], 3, "no entry with id deadbeefcafe"),
-        (["restore", "xyz"], 3, "is not an entry id"),
-        (["revert", "no-such-session"], 3, "no session no-such-session"),
+        (["restore", "deadbeefcafe"], 1, "no entry with id deadbeefcafe"),
+        (["restore", "xyz"], 1, "is not an entry id"),
+        (["revert", "no-such-session"], 1, "no session no-such-session"),
         (["revert", "../bad"], 2, "invalid session id"),
-        (["restore", "HEAD~0"], 3, "is not an entry id"),
+        (["restore", "HEAD~0"], 1, "is not an entry id"),
+        (["revert", "agent-run", "--since", "0000000"], 1, "no entry with id 0000000"),
     ],
 )
 def test_mistakes_get_one_line(

@@ -122,6 +122,9 @@ def test_restore_to_another_folder_is_an_export(
     sessions = set(LedgerStore(ledger_path).sessions())
     out = tmp_path / "export"
 
+    dry = restorer(ledger_path, workdir).restore(session["edit"], to=tmp_path / "v1", dry_run=True)
+    assert [a.action for a in dry.plan] == ["write"] and "+print('v1')" in dry.diff()
+    assert not (tmp_path / "v1").exists()
     result = restorer(ledger_path, workdir).restore(session["edit"], to=tmp_path / "v1")
     assert (tmp_path / "v1" / "src" / "app.py").read_text() == "print('v1')\n"
     assert result.session_id is None
