@@ -466,7 +466,7 @@ class Restorer:
                 )
             seen[loc.full] = want.tree_path
             state = want.state
-            if state is not None and not state.stored:
+            if state is not None and (not state.stored or state.oid not in self.store.repo):
                 unstored.append(loc.display)
                 continue
             if state is None and to is not None:
@@ -504,9 +504,9 @@ class Restorer:
             )
         if unstored:
             raise UnrestorableError(
-                "the ledger kept only the hash and size of "
+                "the ledger holds only the hash and size of "
                 + ", ".join(unstored)
-                + " (over its content size cap); cannot restore"
+                + " (over its content size cap, or the blob is missing); cannot restore"
             )
         plan.sort(key=lambda a: a.path)
         return plan

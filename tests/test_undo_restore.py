@@ -219,7 +219,7 @@ def test_states_the_ledger_did_not_keep(ledger_path: Path, workdir: Path) -> Non
         big.write_text("short\n")
     unknown = logger.log_file_change("u.txt", ChangeType.FILE_UPDATE, after_content="x")
 
-    with pytest.raises(UnrestorableError, match="only the hash and size"):
+    with pytest.raises(UnrestorableError, match="holds only the hash and size"):
         restorer(ledger_path, workdir).restore(t.entry)
     with pytest.raises(UnrestorableError, match="did not know it"):
         restorer(ledger_path, workdir).restore(unknown)
