@@ -86,6 +86,13 @@ def test_conflicts_exit_1_and_write_nothing(
     dry = cli(ledger_path, workdir, "revert", "agent-run", "--dry-run")
     assert dry.returncode == 1 and "--force would overwrite them" in dry.stderr
 
+    as_json = cli(ledger_path, workdir, "revert", "agent-run", "--json")
+    assert as_json.returncode == 1
+    rows = {r["path"]: r for r in map(json.loads, as_json.stdout.splitlines())}
+    assert rows["tool.py"]["conflict"] == "changed since the ledger last recorded it"
+    assert rows["src/app.py"]["conflict"] is None and not rows["src/app.py"]["written"]
+    assert snapshot(workdir) == before
+
     forced = cli(ledger_path, workdir, "revert", "agent-run", "--force")
     assert forced.returncode == 0, forced.stderr
     assert (workdir / "tool.py").read_text() == "print('tool')\n"

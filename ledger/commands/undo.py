@@ -56,11 +56,7 @@ def _print_plan(result: UndoResult) -> None:
 def _report(result: UndoResult, as_json: bool) -> None:
     """Print the plan (and diffs for a dry run), then exit 1 if a dry run found conflicts."""
     if as_json:
-        written = {id(a) for a in result.written}
-        print_json_lines(
-            {**a.to_dict(), "written": id(a) in written, "session_id": result.session_id}
-            for a in result.plan
-        )
+        _json(result)
     else:
         _print_plan(result)
         if result.dry_run:
@@ -81,6 +77,14 @@ def _report(result: UndoResult, as_json: bool) -> None:
         _conflicts(result.conflicts, "--force would overwrite them")
 
 
+def _json(result: UndoResult) -> None:
+    written = {id(a) for a in result.written}
+    print_json_lines(
+        {**a.to_dict(), "written": id(a) in written, "session_id": result.session_id}
+        for a in result.plan
+    )
+
+
 def _conflicts(conflicts: list[FileAction], tail: str) -> None:
     for action in conflicts:
         click.echo(
@@ -95,6 +99,8 @@ def _guarded(call: Callable[[], UndoResult], as_json: bool) -> None:
         result = call()
     except UndoConflictError as exc:
         written = exc.result.written if isinstance(exc.result, UndoResult) else []
+        if as_json and isinstance(exc.result, UndoResult):
+            _json(exc.result)
         tail = (
             f"{len(written)} file(s) were restored before that; --force overrides"
             if written
