@@ -276,7 +276,9 @@ def subject_text(text: str) -> str:
 def commit_message(subject: str, trailers: list[tuple[str, str]]) -> str:
     """A commit message: a subject line, a blank line, and a block of git trailers."""
     lines = [subject, ""]
-    lines += [f"{key}: {subject_text(value)}" for key, value in trailers]
+    # Trailer values are validated single-line names (ids, enums, encoded tree paths); they
+    # are never shortened, so a trailer always equals the value in entry.json.
+    lines += [f"{key}: {_CONTROL.sub(' ', value)}" for key, value in trailers]
     return "\n".join(lines) + "\n"
 
 

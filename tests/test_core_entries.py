@@ -312,3 +312,12 @@ def test_ledger_is_private(ledger_path: Path, workdir: Path) -> None:
     assert git(ledger_path, "config", "gc.auto").strip() == "0"
     assert git(ledger_path, "config", "core.logAllRefUpdates").strip() == "always"
     assert git(ledger_path, "rev-parse", "--is-bare-repository").strip() == "true"
+
+
+def test_file_trailer_is_the_whole_tree_path(ledger_path: Path, workdir: Path) -> None:
+    logger = make(ledger_path, workdir)
+    long_path = "/".join(["folder with spaces "] * 12) + "/file.txt "
+    entry = logger.log_file_change(long_path, "file_create", after_content="x")
+    trailers = git(ledger_path, "log", "-1", "--format=%B", entry.id)
+    assert f"Ledger-File: {entry.tree_path}\n" in trailers
+    assert len(entry.tree_path or "") > 200
