@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import pygit2
 
-from .entry import T_FILE, T_OBSERVATION, T_TYPE, Entry, parse_trailers, subject_text
+from .entry import T_FILE, T_OBSERVATION, T_TYPE, Entry, parse_trailers
 from .errors import (
     InvalidInputError,
     InvalidPathError,
@@ -689,7 +689,6 @@ def _last_changes(
     if tip is None:
         return found
     remaining = set(tree_paths)
-    trailer_form = {p: subject_text(p) for p in remaining}
     here: dict[str, FileState | None] = {}
     child_entry: pygit2.Commit | None = None
     start = repo[pygit2.Oid(raw=tip)]
@@ -704,12 +703,12 @@ def _last_changes(
             commit = parent
             continue
         named = parse_trailers(commit.message).get(T_FILE)
-        # A ledger commit changes at most the file its trailer names (in its one-line,
-        # bounded form); a commit without that trailer may have changed any of them.
+        # A ledger commit changes at most the file its trailer names (trailer values are
+        # never shortened); a commit without that trailer may have changed any of them.
         if named is None:
             candidates = sorted(remaining)
         else:
-            candidates = sorted(p for p in remaining if trailer_form[p] == named)
+            candidates = [named] if named in remaining else []
         for path in candidates:
             now = here[path] if path in here else _tree_state(commit, path)
             before = _tree_state(parent, path)
