@@ -49,6 +49,8 @@ ARCHIVE_DIR = "archive"
 MAINTENANCE_LOCK = "maintenance.lock"
 MAINTENANCE_LOG = "ledger-maintenance.log"
 MAINTENANCE_STATE = "ledger-maintenance.json"
+PACK_WINDOW = 250  # git gc --aggressive's window and depth
+PACK_DEPTH = 50
 AUTO_STAMP = "auto-maintenance.stamp"
 # Like gc.auto: writers start maintenance once about this many loose objects pile up.
 AUTO_CONFIG_KEY = "ledger.autoMaintenance"
@@ -778,7 +780,9 @@ class LogStorage:
         keep = {name for name, st in before.items() if self._young(name, st, ours)}
         keep |= {name for name in before if (pack_dir / name).with_suffix(".keep").exists()}
         args = ["pack-objects", "--all", "--reflog", "--indexed-objects", "--non-empty",
-                "--delta-base-offset", "--keep-true-parents", "--honor-pack-keep", "-q"]
+                "--delta-base-offset", "--keep-true-parents", "--honor-pack-keep", "-q",
+                # Deltas found once are reused, so a wide window costs only new objects.
+                f"--window={PACK_WINDOW}", f"--depth={PACK_DEPTH}"]
         args += [f"--keep-pack={name}" for name in sorted(keep)]
         out = run_git(self.ledger_dir, *args, str(pack_dir / "pack"), input="").stdout
         made = {f"pack-{line.strip()}.pack" for line in out.split() if line.strip()}
