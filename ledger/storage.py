@@ -235,13 +235,15 @@ def estimate_loose_objects(ledger: Path) -> int:
 def as_utc(value: dt.datetime | dt.date | str | None, *, end: bool = False) -> dt.datetime | None:
     """A date bound as an aware UTC datetime; naive values are local time.
 
-    Strings may be ``YYYY-MM-DD`` or ISO 8601. A bare date as an ``end`` bound means the
-    end of that day (the whole day is included).
+    Strings may be ``YYYY-MM-DD``, ISO 8601, or an age like ``24h``, ``7d``, ``2w``. A
+    bare date as an ``end`` bound means the end of that day (the whole day is included).
     """
     if value is None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 1 and text[:-1].isdigit() and text[-1] in _AGES:
+            return dt.datetime.now(dt.UTC) - int(text[:-1]) * _AGES[text[-1]]
         try:
             if len(text) == 10:
                 value = dt.date.fromisoformat(text)
@@ -249,7 +251,7 @@ def as_utc(value: dt.datetime | dt.date | str | None, *, end: bool = False) -> d
                 value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInputError(
-                f"invalid date {text!r}: use YYYY-MM-DD or an ISO 8601 time"
+                f"invalid date {text!r}: use YYYY-MM-DD, an ISO 8601 time, or 24h / 7d / 2w"
             ) from None
     if isinstance(value, dt.datetime):
         stamp = value
@@ -262,6 +264,9 @@ def as_utc(value: dt.datetime | dt.date | str | None, *, end: bool = False) -> d
     if stamp.tzinfo is None:
         stamp = stamp.astimezone()  # naive means local time
     return stamp.astimezone(dt.UTC)
+
+
+_AGES = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
 
 
 def _iso(seconds: int | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import datetime as dt
 import json
 import os
@@ -311,7 +312,7 @@ def _load(path: Path, fmt: str) -> list[dict[str, str]]:
         return list(json.loads(text))
     if fmt == "jsonl":
         return [json.loads(line) for line in text.splitlines()]
-    return list(csv.DictReader(text.splitlines()))
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def test_export_refuses_bad_input_and_writes_nothing(ledger_path: Path, workdir: Path) -> None:
