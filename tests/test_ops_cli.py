@@ -95,4 +95,4 @@ def test_bad_input_is_one_line_and_exit_2(ledger_path: Path, workdir: Path) -> N
     missing = run_cli("--ledger", str(ledger_path), "archive", "restore", "nope.bundle")
     assert missing.returncode == 3 and "no archive" in missing.stderr
     none = run_cli("--ledger", str(workdir / "none.git"), "maintenance")
-    assert none.returncode == 3 and "no ledger" in none.stderr
+    assert none.returncode == 1 and "no ledger" in none.stderr  # not found

@@ -182,4 +182,4 @@ def test_health_and_export_commands(ledger_path: Path, workdir: Path, tmp_path: 
     out = run_cli("--ledger", str(ledger_path), "metrics", "export", str(prom))
     assert out.returncode == 0 and prom.exists() and "series" in out.stdout
     missing = run_cli("--ledger", str(tmp_path / "none.git"), "metrics", "export", str(prom))
-    assert missing.returncode == 3 and "no ledger" in missing.stderr
+    assert missing.returncode == 1 and "no ledger" in missing.stderr  # not found
