@@ -82,6 +82,13 @@ Progress = Callable[[str, int, int | None], None]
 Echo = Callable[[str], None]
 
 
+# Variables that would point git at another repository (a hook's GIT_DIR, say).
+_REPO_ENV = frozenset({
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH",
+})
+
+
 # -- git CLI --------------------------------------------------------------------------------
 def git_executable() -> str:
     """The git CLI's path, or GitUnavailableError with what to do about it."""
@@ -99,7 +106,7 @@ def run_git(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git --git-dir=<ledger> ARGS`` and return the finished process."""
     cmd = [git_executable(), f"--git-dir={ledger}", *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k == "GIT_TRACE"}
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, input=input, env=env, check=False
