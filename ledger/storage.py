@@ -787,6 +787,7 @@ class LogStorage:
         """
         pack_dir = self.ledger_dir / "objects" / "pack"
         pack_dir.mkdir(exist_ok=True)
+        self._clean_temp(pack_dir)
         ours = self._our_packs()
         before = _pack_stats(pack_dir)
         keep = {name for name, st in before.items() if self._young(name, st, ours)}
@@ -821,6 +822,18 @@ class LogStorage:
                             os.unlink(item.path)
         now = _pack_stats(pack_dir)
         self._remember_packs({name: now[name].st_mtime_ns for name in made if name in now})
+
+    def _clean_temp(self, pack_dir: Path) -> None:
+        """Remove temporary files a killed writer, git or maintenance left behind."""
+        cutoff = time.time() - max(self.prune_grace_seconds, 3600)
+        leftovers = [*pack_dir.glob("tmp_*"), *pack_dir.glob(".tmp-*")]
+        if self.archive_dir.is_dir():
+            leftovers += self.archive_dir.glob(".tmp-*")
+        for path in leftovers:
+            st = _stat(path)
+            if st is not None and st.st_mtime < cutoff:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
     def _young(self, name: str, st: os.stat_result, ours: Mapping[str, int]) -> bool:
         if ours.get(name) == st.st_mtime_ns:

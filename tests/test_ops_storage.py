@@ -347,3 +347,21 @@ def test_export_streams_without_holding_entries(ledger_path: Path, workdir: Path
     assert len(lines) == 3000
     size = (workdir / "many.jsonl").stat().st_size
     assert peak < size / 2, (peak, size)  # never the whole export in memory
+
+
+def test_maintenance_removes_old_temporary_leftovers(ledger_path: Path, workdir: Path) -> None:
+    fill(ledger_path, workdir, "s", 2)
+    pack_dir = ledger_path / "objects" / "pack"
+    pack_dir.mkdir(exist_ok=True)
+    stale = pack_dir / "tmp_pack_dead"
+    fresh = pack_dir / "tmp_pack_live"
+    (ledger_path / "archive").mkdir()
+    bundle_tmp = ledger_path / "archive" / ".tmp-dead.bundle"
+    for path in (stale, fresh, bundle_tmp):
+        path.write_bytes(b"partial")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(bundle_tmp, (old, old))
+    LogStorage(ledger_path, quiet=True).maintenance()
+    assert not stale.exists() and not bundle_tmp.exists()
+    assert fresh.exists()  # an in-flight writer's file is left alone
