@@ -473,7 +473,8 @@ class LogStorage:
     def store(self) -> LedgerStore:
         """The ledger (LedgerNotFoundError when there is none yet)."""
         if self._store is None:
-            self._store = LedgerStore(self.ledger_dir, durable=False)
+            # Durable: restore writes refs; reads pay nothing for it.
+            self._store = LedgerStore(self.ledger_dir)
         return self._store
 
     @property

@@ -32,10 +32,17 @@ class _Progress:
     def done(self) -> None:
         if self.shown:
             click.echo("\r\033[K", nl=False, err=True)
+            self.shown = False
+
+    def echo(self, text: str) -> None:
+        """Print a message on its own line, clearing the progress line first."""
+        self.done()
+        click.echo(text)
 
 
 def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: Any) -> LogStorage:
-    return LogStorage(ledger_dir(ctx), progress=progress, echo=click.echo, **kwargs)
+    echo = progress.echo if progress is not None else click.echo
+    return LogStorage(ledger_dir(ctx), progress=progress, echo=echo, **kwargs)
 
 
 @click.command("maintenance")
