@@ -59,7 +59,8 @@ AUTO_PACK_LIMIT = 50
 AUTO_MIN_INTERVAL_SECONDS = 60.0
 # Unreachable objects younger than this survive pruning: an in-flight writer may have
 # written them and not yet published the ref that reaches them.
-DEFAULT_PRUNE_GRACE_SECONDS = 3600
+DEFAULT_PRUNE_GRACE_SECONDS = 14 * 86400  # git's gc.pruneExpire default
+TEMP_GRACE_SECONDS = 3600
 EXPORT_FORMATS = ("json", "jsonl", "csv")
 CSV_FIELDS = [
     "id",
@@ -205,6 +206,22 @@ class _PackIndex:
             self.data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if self.data[:8] != b"\xfftOc\x00\x00\x00\x02":
             self.data = b""
+
+    def names(self) -> Iterator[bytes]:
+        """Every object id in the pack."""
+        if not self.data:
+            return
+        count = int.from_bytes(self.data[8 + 255 * 4 : 8 + 256 * 4], "big")
+        base = 8 + 1024
+        for i in range(count):
+            yield bytes(self.data[base + 20 * i : base + 20 * i + 20])
+
+    def within(self, others: Iterable[_PackIndex]) -> bool:
+        """True when every object of this pack is in one of ``others``."""
+        if not self.data:
+            return False
+        others = list(others)
+        return all(any(oid in other for other in others) for oid in self.names())
 
     def __contains__(self, oid: bytes) -> bool:
         if not self.data:
@@ -782,28 +799,35 @@ class LogStorage:
 
         ``git pack-objects`` does the packing; the clean-up is ours because git's
         ``prune-packed``/``prune`` remove emptied fan-out folders, which races a libgit2
-        writer that has just created one to put a loose object in. Kept: packs and loose
-        objects younger than the prune grace (an in-flight writer's, or freshened by
-        one), except packs this code wrote that nobody has touched since.
+        writer that has just created one to put a loose object in. An old pack goes once
+        its reachable objects are in the new pack; a pack younger than the prune grace
+        goes only if the new pack holds every object in it (maintenance's own packs that
+        nobody touched since count as old). A loose object goes when a pack has it or it
+        is older than the grace.
         """
         pack_dir = self.ledger_dir / "objects" / "pack"
         pack_dir.mkdir(exist_ok=True)
         self._clean_temp(pack_dir)
         ours = self._our_packs()
         before = _pack_stats(pack_dir)
-        keep = {name for name, st in before.items() if self._young(name, st, ours)}
-        keep |= {name for name in before if (pack_dir / name).with_suffix(".keep").exists()}
+        keep = {name for name in before if (pack_dir / name).with_suffix(".keep").exists()}
         args = ["pack-objects", "--all", "--reflog", "--indexed-objects", "--non-empty",
                 "--delta-base-offset", "--keep-true-parents", "--honor-pack-keep", "-q",
                 # Deltas found once are reused, so a wide window costs only new objects.
                 f"--window={PACK_WINDOW}", f"--depth={PACK_DEPTH}"]
-        args += [f"--keep-pack={name}" for name in sorted(keep)]
         out = run_git(self.ledger_dir, *args, str(pack_dir / "pack"), input="").stdout
         made = {f"pack-{line.strip()}.pack" for line in out.split() if line.strip()}
+        new_indexes = [_PackIndex(pack_dir / name) for name in sorted(made)]
         for name in sorted(set(before) - keep - made):
             st = _stat(pack_dir / name)
-            if st is None or self._young(name, st, ours):
-                continue  # a writer freshened it while we packed: keep it
+            if st is None:
+                continue
+            if self._young(name, st, ours) and not _PackIndex(pack_dir / name).within(
+                new_indexes
+            ):
+                # It holds unreachable objects and is young: an in-flight writer's batch,
+                # or an old pack a writer just reused an object from. Keep it whole.
+                continue
             for suffix in (".idx", ".rev", ".bitmap", ".pack"):
                 with contextlib.suppress(FileNotFoundError):
                     (pack_dir / name).with_suffix(suffix).unlink()
@@ -826,7 +850,7 @@ class LogStorage:
 
     def _clean_temp(self, pack_dir: Path) -> None:
         """Remove temporary files a killed writer, git or maintenance left behind."""
-        cutoff = time.time() - max(self.prune_grace_seconds, 3600)
+        cutoff = time.time() - TEMP_GRACE_SECONDS
         leftovers = [*pack_dir.glob("tmp_*"), *pack_dir.glob(".tmp-*")]
         if self.archive_dir.is_dir():
             leftovers += self.archive_dir.glob(".tmp-*")

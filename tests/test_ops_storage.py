@@ -365,3 +365,33 @@ def test_maintenance_removes_old_temporary_leftovers(ledger_path: Path, workdir:
     LogStorage(ledger_path, quiet=True).maintenance()
     assert not stale.exists() and not bundle_tmp.exists()
     assert fresh.exists()  # an in-flight writer's file is left alone
+
+
+def test_in_flight_objects_survive_and_published_batches_are_consolidated(
+    ledger_path: Path, workdir: Path
+) -> None:
+    from ledger.gitobj import OBJ_BLOB, object_id, write_pack
+
+    logger = ChangeLogger(ledger_path, session_id="b", workdir=workdir, durable=False)
+    with logger.batch():
+        for i in range(20):
+            logger.log("model_inference", f"in a batch {i}")
+    assert len(list((ledger_path / "objects" / "pack").glob("*.pack"))) == 1
+    # A writer between writing its objects and publishing its ref: a pack and a loose blob
+    # that nothing reaches yet.
+    data = b"unpublished batch"
+    pending = write_pack(ledger_path / "objects" / "pack",
+                         [(object_id(OBJ_BLOB, data), (OBJ_BLOB, data))], durable=False)
+    loose = git(ledger_path, "hash-object", "-w", "--stdin", input="unpublished loose").strip()
+    storage = LogStorage(ledger_path, quiet=True)  # the default grace
+    storage.maintenance()
+    packs_now = sorted((ledger_path / "objects" / "pack").glob("*.pack"))
+    assert pending in packs_now  # young and unreachable: kept whole
+    assert len(packs_now) == 2   # the published batch went into the new pack
+    assert git(ledger_path, "cat-file", "-t", loose).strip() == "blob"
+    fsck_clean(ledger_path)
+    # Once nothing can be in flight (grace 0), the unreachable ones go.
+    LogStorage(ledger_path, quiet=True, prune_grace_seconds=0).maintenance()
+    assert pending not in sorted((ledger_path / "objects" / "pack").glob("*.pack"))
+    assert git(ledger_path, "cat-file", "-t", loose, check=False) == ""
+    fsck_clean(ledger_path)
