@@ -96,3 +96,26 @@ def test_bad_input_is_one_line_and_exit_2(ledger_path: Path, workdir: Path) -> N
     assert missing.returncode == 3 and "no archive" in missing.stderr
     none = run_cli("--ledger", str(workdir / "none.git"), "maintenance")
     assert none.returncode == 1 and "no ledger" in none.stderr  # not found
+
+
+def test_progress_shows_on_a_terminal_only(ledger_path: Path, workdir: Path) -> None:
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    make(ledger_path, workdir)
+    piped = run_cli("--ledger", str(ledger_path), "maintenance")
+    assert "\x1b[K" not in piped.stdout + piped.stderr
+    script = shutil.which("script")
+    if script is None:
+        import pytest
+
+        pytest.skip("no 'script' to give the command a terminal")
+    command = shlex.join([sys.executable, "-m", "ledger", "--ledger", str(ledger_path),
+                          "maintenance"])
+    proc = subprocess.run([script, "-qec", command, "/dev/null"], capture_output=True,
+                          text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "packing: 1/1" in proc.stdout and "\x1b[K" in proc.stdout
+    assert "Packed" in proc.stdout
