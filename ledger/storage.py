@@ -685,16 +685,20 @@ class LogStorage:
         if old:
             self._retire(old, result)
         self._tick("packing", 0, None)
-        self._compress()
+        packs_removed, loose_removed = self._compress()
         self._tick("packing", 1, 1)
         after = self.repository_bytes()
         left = loose_objects(self.ledger_dir)[0]
         result["bytes_after"] = after
         result["compressed"] = max(0, loose_n - left)
         result["loose_after"] = left
+        result["packs_removed"] = packs_removed
+        result["loose_removed"] = loose_removed
         self._say(
             f"Packed {result['compressed']} loose objects"
             + (f" ({left} unreachable ones wait out the prune grace)" if left else "")
+            + f"; removed {packs_removed} superseded pack(s) and {loose_removed} loose "
+            f"object file(s) from {self.ledger_dir / 'objects'}"
             + f"; repository {_human(before)} -> {_human(after)}"
         )
         return result
@@ -794,7 +798,7 @@ class LogStorage:
                 heads[ref] = oid
         return heads
 
-    def _compress(self) -> None:
+    def _compress(self) -> tuple[int, int]:
         """Pack every reachable object into one delta-compressed pack, then drop the rest.
 
         ``git pack-objects`` does the packing; the clean-up is ours because git's
@@ -817,6 +821,7 @@ class LogStorage:
                 f"--window={PACK_WINDOW}", f"--depth={PACK_DEPTH}"]
         out = run_git(self.ledger_dir, *args, str(pack_dir / "pack"), input="").stdout
         made = {f"pack-{line.strip()}.pack" for line in out.split() if line.strip()}
+        packs_removed = loose_removed = 0
         new_indexes = [_PackIndex(pack_dir / name) for name in sorted(made)]
         for name in sorted(set(before) - keep - made):
             st = _stat(pack_dir / name)
@@ -831,6 +836,7 @@ class LogStorage:
             for suffix in (".idx", ".rev", ".bitmap", ".pack"):
                 with contextlib.suppress(FileNotFoundError):
                     (pack_dir / name).with_suffix(suffix).unlink()
+            packs_removed += 1
         indexes = [_PackIndex(pack_dir / name) for name in sorted(_pack_stats(pack_dir))]
         cutoff = time.time() - self.prune_grace_seconds
         for folder in _loose_dirs(self.ledger_dir):
@@ -845,8 +851,10 @@ class LogStorage:
                         # Never rmdir the folder: a writer may be about to use it.
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(item.path)
+                            loose_removed += 1
         now = _pack_stats(pack_dir)
         self._remember_packs({name: now[name].st_mtime_ns for name in made if name in now})
+        return packs_removed, loose_removed
 
     def _clean_temp(self, pack_dir: Path) -> None:
         """Remove temporary files a killed writer, git or maintenance left behind."""

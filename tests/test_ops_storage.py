@@ -93,6 +93,7 @@ def test_maintenance_packs_archives_and_keeps_everything(
     printed = capsys.readouterr().out
     assert result["archived"] == 1 and result["deleted_old"] == 1
     assert result["compressed"] > 0 and result["loose_after"] == 0
+    assert result["loose_removed"] == result["compressed"]
     assert result["bytes_after"] < result["bytes_before"]
     bundle = Path(result["archive"])
     assert bundle.parent == ledger_path / "archive" and bundle.is_file()
@@ -384,7 +385,7 @@ def test_in_flight_objects_survive_and_published_batches_are_consolidated(
                          [(object_id(OBJ_BLOB, data), (OBJ_BLOB, data))], durable=False)
     loose = git(ledger_path, "hash-object", "-w", "--stdin", input="unpublished loose").strip()
     storage = LogStorage(ledger_path, quiet=True)  # the default grace
-    storage.maintenance()
+    assert storage.maintenance()["packs_removed"] == 1  # the published batch's pack
     packs_now = sorted((ledger_path / "objects" / "pack").glob("*.pack"))
     assert pending in packs_now  # young and unreachable: kept whole
     assert len(packs_now) == 2   # the published batch went into the new pack
