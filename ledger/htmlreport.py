@@ -192,7 +192,12 @@ def _fallback_activity(report: Mapping[str, Any]) -> Details:
 
 
 # -- SVG charts -----------------------------------------------------------------------------
-def bar_chart_svg(items: Sequence[tuple[str, int]], title: str, width: int = 560) -> str:
+_LEVEL_COLOURS = {"debug": "#98a2b3", "info": "#4e79a7", "warning": "#edc948",
+                  "error": "#e15759", "critical": "#8b1e1e"}
+
+
+def bar_chart_svg(items: Sequence[tuple[str, int]], title: str, width: int = 560,
+                  colours: Mapping[str, str] | None = None) -> str:
     """Horizontal bars, one per item, labelled with name and count."""
     if not items:
         return '<p class="muted">Nothing to chart.</p>'
@@ -207,7 +212,7 @@ def bar_chart_svg(items: Sequence[tuple[str, int]], title: str, width: int = 560
     for i, (name, value) in enumerate(items):
         y = 5 + i * row
         bar = max(2.0, (width - label_w - 60) * value / top)
-        colour = _TYPE_COLOURS[i % len(_TYPE_COLOURS)]
+        colour = (colours or {}).get(name) or _TYPE_COLOURS[i % len(_TYPE_COLOURS)]
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="lbl">{_e(name)}'
             f'</text><rect x="{label_w}" y="{y + 3}" width="{bar:.1f}" height="{row - 8}" '
@@ -542,7 +547,8 @@ def render_audit_html(report: Mapping[str, Any], details: Details | None = None)
          f"{activity_svg(details.activity, details.bucket)}"
          '<div class="charts"><div><h3>Changes by type</h3>'
          f"{bar_chart_svg(by_type, 'Changes by type')}</div>"
-         f"<div><h3>By level</h3>{bar_chart_svg(by_level, 'Changes by level', 380)}</div></div>"),
+         f"<div><h3>By level</h3>"
+         f"{bar_chart_svg(by_level, 'Changes by level', 380, _LEVEL_COLOURS)}</div></div>"),
         ("timeline", "Timeline",
          _table(["Time", "Event", "Agent / session", "Detail"], timeline_rows,
                 "No events in the period.")),
