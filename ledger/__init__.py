@@ -7,6 +7,8 @@ dedicated bare repository, so ``git log`` and ``git show`` read the ledger direc
 from .entry import Entry
 from .errors import LedgerError
 from .logger import ChangeLogger
+from .metrics import LogMetrics
+from .storage import LogStorage
 from .types import ChangeType, LogLevel
 from .undo import Restorer
 
@@ -18,5 +20,7 @@ __all__ = [
     "Entry",
     "LedgerError",
     "LogLevel",
+    "LogMetrics",
+    "LogStorage",
     "Restorer",
 ]

@@ -17,7 +17,10 @@ LedgerError
 ├── UnrestorableError          the ledger lacks the state a restore needs
 ├── LockTimeoutError           another live writer held the session lock too long
 ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
+├── MaintenanceBusyError       another maintenance run holds the ledger's maintenance lock
 └── StorageError               git refused a write (disk full, read-only, corrupt object)
+    ├── GitUnavailableError    the git command-line tool is needed and cannot be run
+    └── ArchiveError           an archive bundle is missing, unreadable or fails verification
 """
 
 from __future__ import annotations
@@ -115,3 +118,15 @@ class ConcurrentUpdateError(LedgerError):
 
 class StorageError(LedgerError):
     """Git refused a write: disk full, read-only ledger, or a damaged repository."""
+
+
+class MaintenanceBusyError(LedgerError):
+    """Another maintenance run holds the ledger's maintenance lock."""
+
+
+class GitUnavailableError(StorageError):
+    """The git command-line tool is needed (repack, prune, bundle) and cannot be run."""
+
+
+class ArchiveError(StorageError):
+    """An archive bundle is missing, unreadable, or fails ``git bundle verify``."""

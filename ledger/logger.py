@@ -146,6 +146,7 @@ class ChangeLogger:
         self._trees = TreeCache()
         self._batch: _Batch | None = None
         self._last: tuple[bytes, dt.datetime] | None = None  # (tip, its timestamp)
+        self._writes = 0
 
     @property
     def branch(self) -> str:
@@ -341,6 +342,7 @@ class ChangeLogger:
                 finally:
                     self._batch = None
                     self._flush(current)
+                    self._wrote()
 
     def get_session_summary(self) -> dict[str, Any]:
         """Counts and times for this session, read back from its branch."""
@@ -370,6 +372,14 @@ class ChangeLogger:
         }
 
     # -- internals ------------------------------------------------------------------------
+    def _wrote(self) -> None:
+        """On the first write and every 64th, let storage start background maintenance."""
+        self._writes += 1
+        if self._writes % 64 == 1:
+            from .storage import auto_maintenance  # deferred: storage imports this package
+
+            auto_maintenance(self.ledger_dir)
+
     def _sink(self) -> ObjectSink:
         batch = self._batch
         return batch.sink if batch is not None else LooseSink(self.store.repo)
@@ -462,6 +472,7 @@ class ChangeLogger:
                     if self.store.compare_and_swap(
                         self.session_id, new_tip, tip, f"ledger: {ctype.value}"
                     ):
+                        self._wrote()
                         return entry
                     self._last = None
         raise AssertionError("unreachable")  # pragma: no cover
