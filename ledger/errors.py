@@ -9,7 +9,9 @@ LedgerError
 │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
 │   │   └── WorkspaceEscapeError   a path that leads outside the workspace (symlinks too)
 │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
-│   └── TimestampOrderError    a timestamp earlier than the session's last entry
+│   ├── TimestampOrderError    a timestamp earlier than the session's last entry
+│   ├── NotARepositoryError    a path given as a git repository that is not one
+│   └── AgentEventError        a coding agent's hook event that cannot be read
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -17,7 +19,9 @@ LedgerError
 ├── UnrestorableError          the ledger lacks the state a restore needs
 ├── LockTimeoutError           another live writer held the session lock too long
 ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
-└── StorageError               git refused a write (disk full, read-only, corrupt object)
+├── StorageError               git refused a write (disk full, read-only, corrupt object)
+├── HookInstallError           a git hook could not be installed, upgraded or removed
+└── AgentSettingsError         an agent's settings file that cannot be read or written safely
 """
 
 from __future__ import annotations
@@ -115,3 +119,19 @@ class ConcurrentUpdateError(LedgerError):
 
 class StorageError(LedgerError):
     """Git refused a write: disk full, read-only ledger, or a damaged repository."""
+
+
+class NotARepositoryError(InvalidInputError):
+    """A path given as a git repository that git does not recognise as one."""
+
+
+class AgentEventError(InvalidInputError):
+    """A coding agent's hook event that is not valid JSON or lacks what it must hold."""
+
+
+class HookInstallError(LedgerError):
+    """A git hook could not be installed, upgraded or removed (the hooks folder refused)."""
+
+
+class AgentSettingsError(LedgerError):
+    """An agent's settings file that cannot be read as JSON or written back safely."""
