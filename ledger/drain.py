@@ -50,6 +50,7 @@ LOCK_NAME = ".drain.lock"
 PID_NAME = ".drainer.pid"
 LINGER_SECONDS = 2.0  # a detached drainer waits this long for more events before leaving
 LINGER_POLL = 0.02
+ENV_LINGER = "GIT_LEDGER_DRAIN_LINGER"
 ZERO = "0" * 40
 MAX_FILE_ENTRIES = 500  # per commit; the rest is listed in the commit entry only
 MAX_MESSAGE_CHARS = 100_000
@@ -415,8 +416,21 @@ def _record_rewrite(logger: ChangeLogger, event: HookEvent) -> int:
     return 1
 
 
+def _record_merge(logger: ChangeLogger, event: HookEvent) -> int:
+    """A merge commit; fast-forwards and squashes make no commit here (0 entries)."""
+    repo = _open_repo(event)
+    try:
+        commit = repo[event.fields.get("head", "")]
+    except (KeyError, ValueError) as exc:
+        raise EventError(f"commit {event.fields.get('head')} is not in {event.git_dir}") from exc
+    if not isinstance(commit, pygit2.Commit) or len(commit.parent_ids) < 2:
+        return 0
+    return _record_commit(logger, event)
+
+
 _HANDLERS = {
     "post-commit": _record_commit,
+    "post-merge": _record_merge,
     "pre-push": _record_push,
     "post-rewrite": _record_rewrite,
 }
@@ -474,7 +488,7 @@ def _events(spool: Path) -> list[Path]:
                     with contextlib.suppress(OSError):
                         if time.time() - item.stat().st_mtime > STALE_TMP_SECONDS:
                             os.unlink(item.path)
-    except FileNotFoundError:
+    except OSError:  # no spool (yet), or not a folder: nothing to drain there
         return []
     found.sort()
     return [p for _, _, p in found]
@@ -611,6 +625,14 @@ def drain(
         total.kept += part.kept
         total.busy = total.busy or part.busy
     return total
+
+
+def linger_seconds() -> float:
+    """How long a detached drainer waits for more events (``$GIT_LEDGER_DRAIN_LINGER``)."""
+    try:
+        return max(0.0, float(os.environ.get(ENV_LINGER, LINGER_SECONDS)))
+    except ValueError:
+        return LINGER_SECONDS
 
 
 def detach() -> None:

@@ -24,7 +24,7 @@ from .errors import HookInstallError, NotARepositoryError
 from .location import ensure_ledger, resolve_ledger_dir
 from .names import validate_session_id
 
-HOOK_NAMES = ("post-commit", "pre-push", "post-rewrite")
+HOOK_NAMES = ("post-commit", "post-merge", "pre-push", "post-rewrite")
 MARKER = "# git-ledger-hook: "
 CHAINED_SUFFIX = ".ledger-chained"
 FAILURE_LOG = "ledger-hooks.log"
@@ -249,7 +249,7 @@ def install(
     ledger_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
 ) -> list[HookAction]:
-    """Install the post-commit, pre-push and post-rewrite hooks into a repository.
+    """Install the post-commit, post-merge, pre-push and post-rewrite hooks into a repository.
 
     A hook already there is moved aside to ``<hook>.ledger-chained`` and still runs first;
     a hook git-ledger wrote is upgraded when its script changed and left alone otherwise.
@@ -262,6 +262,10 @@ def install(
     paths = find_repo(repo)
     resolved = resolve_ledger_dir(ledger_dir, cwd=paths.work_tree or paths.git_dir)
     ensure_ledger(resolved)
+    try:
+        (resolved / SPOOL_DIR).mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise HookInstallError(f"cannot make the spool in {resolved}: {exc.strerror}") from exc
     py = python or sys.executable
     pythonpath = python_path_for_hooks()
     actions: list[HookAction] = []

@@ -36,7 +36,7 @@ def hooks_group() -> None:
 @json_option
 @click.pass_context
 def install_cmd(ctx: click.Context, repo: str | None, python: str | None, as_json: bool) -> None:
-    """Install the post-commit, pre-push and post-rewrite hooks.
+    """Install the post-commit, post-merge, pre-push and post-rewrite hooks.
 
     Hooks already there keep running (moved aside and chained); running install again is
     harmless and upgrades hooks whose script changed. For a repository whose hooks a
@@ -134,7 +134,7 @@ def drain_cmd(
         resolve_ledger_dir(ledger_dir(ctx)),
         git_dir,
         wait=wait,
-        linger=drain_lib.LINGER_SECONDS if detach else 0.0,
+        linger=drain_lib.linger_seconds() if detach else 0.0,
     )
     if not detach:
         click.echo(
