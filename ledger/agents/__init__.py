@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .base import Adapter, Outcome, run_hook
 from .claude_code import ClaudeCode
+from .gemini_cli import GeminiCli
 
-ADAPTERS: dict[str, Adapter] = {a.name: a for a in (ClaudeCode(),)}
+ADAPTERS: dict[str, Adapter] = {a.name: a for a in (ClaudeCode(), GeminiCli())}
 
-__all__ = ["ADAPTERS", "Adapter", "ClaudeCode", "Outcome", "run_hook"]
+__all__ = ["ADAPTERS", "Adapter", "ClaudeCode", "GeminiCli", "Outcome", "run_hook"]

@@ -179,8 +179,10 @@ class Adapter(abc.ABC):
 
     name: str = ""  # as on the command line: git ledger agent <name>
     agent_id: str = ""  # the ledger's agent id for its entries
-    settings_name: str = ""  # the settings file, relative to the project / home folder
+    display: str = ""  # the agent's name for people
+    settings_name: str = "settings.json"  # in settings_folder of the project / home folder
     settings_folder: str = ""
+    reply: str = ""  # what the hook prints on stdout (some agents parse it)
 
     @abc.abstractmethod
     def handle(self, event: JSONDict, ledger_dir: str | os.PathLike[str] | None) -> Outcome:

@@ -51,6 +51,12 @@ def _shown(path: str, workdir: str) -> str:
     return os.path.relpath(path, workdir) if path.startswith(workdir + os.sep) else path
 
 
+def _mcp_endpoint(tool: str) -> str:
+    _, _, rest = tool.partition("mcp__")
+    server, _, name = rest.partition("__")
+    return f"mcp://{server}/{name}"
+
+
 def _exit_code(error: str) -> int:
     found = re.search(r"[Ee]xit code:?\s*(-?\d+)", error)
     return int(found.group(1)) if found else 1
@@ -61,8 +67,17 @@ class ClaudeCode(Adapter):
 
     name = "claude-code"
     agent_id = "claude-code"
+    display = "Claude Code"
     settings_folder = ".claude"
     settings_name = "settings.json"
+    # What another agent with the same shape of hooks overrides (see gemini_cli.py).
+    file_tools: tuple[str, ...] = FILE_TOOLS
+    command_tools: tuple[str, ...] = ("Bash",)
+    api_tools: tuple[str, ...] = API_TOOLS
+    pre_event = "PreToolUse"
+    post_events: tuple[str, ...] = ("PostToolUse", "PostToolUseFailure")
+    prompt_event = "UserPromptSubmit"
+    env_file_var: str | None = ENV_FILE
 
     def hook_entries(self, command: str) -> dict[str, list[JSONDict]]:
         hook = {"type": "command", "command": command, "timeout": 30}
@@ -80,28 +95,63 @@ class ClaudeCode(Adapter):
         session = self.session_for(text_field(event, "session_id"))
         raw_tool = event.get("tool_name")
         tool = raw_tool if isinstance(raw_tool, str) else ""
-        if name == "PreToolUse":
-            if tool not in FILE_TOOLS:
+        if name == self.pre_event:
+            if tool not in self.file_tools:
                 return Outcome("ignored", name, f"no snapshot needed for {tool or 'no tool'}")
             logger = self.logger(event, session, ledger_dir)
             logger.store.ensure()
             path = _file_of(event)
             Snapshots(logger.store, self.name).take(session, self._call(event), path)
             return Outcome("snapshot", name, path)
-        if name in ("PostToolUse", "PostToolUseFailure"):
-            failed = name == "PostToolUseFailure"
-            if tool in FILE_TOOLS:
+        if name in self.post_events:
+            failed = self.is_failure(name, event)
+            if tool in self.file_tools:
                 return self._file_change(event, session, ledger_dir, failed)
-            if tool == "Bash":
+            if tool in self.command_tools:
                 return self._command(event, session, ledger_dir, failed)
-            if tool in API_TOOLS or tool.startswith("mcp__"):
+            if tool in self.api_tools or tool.startswith("mcp__"):
                 return self._api_call(event, session, ledger_dir, failed)
             note(ledger_dir, self.name, f"unknown tool {tool!r} in {name}; not recorded")
             return Outcome("ignored", name, f"unknown tool {tool!r}")
-        if name in ("SessionStart", "SessionEnd", "UserPromptSubmit"):
+        if name in ("SessionStart", "SessionEnd", self.prompt_event):
             return self._session_event(name, event, session, ledger_dir)
         note(ledger_dir, self.name, f"unknown event {name!r} of session {session}; not recorded")
         return Outcome("ignored", name, f"unknown event {name!r}")
+
+    # -- what differs between agents ------------------------------------------------------
+    def is_failure(self, name: str, event: JSONDict) -> bool:
+        """True for the event that follows a failed tool call."""
+        return name == "PostToolUseFailure"
+
+    def error_of(self, event: JSONDict) -> str:
+        """The error message of a failed tool call."""
+        return str(event.get("error", ""))
+
+    def command_result(self, event: JSONDict, failed: bool) -> tuple[int, str, str, bool]:
+        """Exit code, output, stderr and whether it was interrupted, for a shell tool."""
+        if failed:
+            error = self.error_of(event)
+            return _exit_code(error), "", error, bool(event.get("is_interrupt", False))
+        response = event.get("tool_response")
+        response = response if isinstance(response, dict) else {}
+        # PostToolUse only follows a command that succeeded.
+        return (
+            0,
+            str(response.get("stdout", "")),
+            str(response.get("stderr", "")),
+            bool(response.get("interrupted", False)),
+        )
+
+    def api_target(
+        self, tool: str, tool_input: JSONDict, response: Any
+    ) -> tuple[str, str, int | None]:
+        """Endpoint, method and status code of a web or MCP tool call."""
+        if tool == "WebFetch":
+            code = response.get("code") if isinstance(response, dict) else None
+            return str(tool_input.get("url", "")), "GET", code if isinstance(code, int) else None
+        if tool == "WebSearch":
+            return "web-search", "SEARCH", None
+        return _mcp_endpoint(tool), "CALL", None
 
     # -- the mappings ------------------------------------------------------------------
     @staticmethod
@@ -154,7 +204,7 @@ class ClaudeCode(Adapter):
                 meta["before_from"] = "unknown (no PreToolUse snapshot)"
         after = read_current(path)
         if failed:
-            meta["error"] = bounded(event.get("error", ""))
+            meta["error"] = bounded(self.error_of(event))
             if known_before and before == after:
                 note(ledger_dir, self.name, f"{event.get('tool_name')} failed on {path}: "
                      "file unchanged; not recorded")
@@ -193,24 +243,14 @@ class ClaudeCode(Adapter):
         tool_input = _tool_input(event)
         command = tool_input.get("command")
         if not isinstance(command, str):
-            raise AgentEventError("Bash event has no command")
-        response = event.get("tool_response")
-        response = response if isinstance(response, dict) else {}
+            raise AgentEventError(f"{event.get('tool_name')} event has no command")
         meta = self._common(event)
-        if failed:
-            error = str(event.get("error", ""))
-            code = _exit_code(error)
-            meta.update(output="", stderr=bounded(error))
-            meta["interrupted"] = bool(event.get("is_interrupt", False))
-        else:
-            code = 0  # PostToolUse only follows a command that succeeded
-            meta["output"] = bounded(str(response.get("stdout", "")))
-            meta["stderr"] = bounded(str(response.get("stderr", "")))
-            meta["interrupted"] = bool(response.get("interrupted", False))
+        code, output, stderr, interrupted = self.command_result(event, failed)
+        meta.update(output=bounded(output), stderr=bounded(stderr), interrupted=interrupted)
         meta.update(command=command, exit_code=code)
         if isinstance(event.get("cwd"), str):
             meta["cwd"] = event["cwd"]
-        for key in ("description", "run_in_background", "timeout"):
+        for key in ("description", "run_in_background", "timeout", "directory"):
             if key in tool_input:
                 meta[key] = tool_input[key]
         logger = self.logger(event, session, ledger_dir)
@@ -232,17 +272,7 @@ class ClaudeCode(Adapter):
         tool = str(event.get("tool_name"))
         tool_input = _tool_input(event)
         response = event.get("tool_response")
-        status: int | None = None
-        if tool == "WebFetch":
-            endpoint, method = str(tool_input.get("url", "")), "GET"
-            if isinstance(response, dict) and isinstance(response.get("code"), int):
-                status = response["code"]
-        elif tool == "WebSearch":
-            endpoint, method = "web-search", "SEARCH"
-        else:
-            _, _, rest = tool.partition("mcp__")
-            server, _, name = rest.partition("__")
-            endpoint, method = f"mcp://{server}/{name}", "CALL"
+        endpoint, method, status = self.api_target(tool, tool_input, response)
         meta = self._common(event)
         meta.update(
             endpoint=endpoint,
@@ -252,7 +282,7 @@ class ClaudeCode(Adapter):
             status_code=status,
         )
         if failed:
-            meta["error"] = bounded(str(event.get("error", "")))
+            meta["error"] = bounded(self.error_of(event))
         level = LogLevel.ERROR if failed or (status or 0) >= 500 else (
             LogLevel.WARNING if (status or 0) >= 400 else LogLevel.INFO
         )
@@ -269,7 +299,7 @@ class ClaudeCode(Adapter):
         ledger_dir: str | os.PathLike[str] | None,
     ) -> Outcome:
         meta = self._common(event)
-        meta["claude_session_id"] = event.get("session_id")
+        meta["agent_session_id"] = event.get("session_id")
         if isinstance(event.get("cwd"), str):
             meta["cwd"] = event["cwd"]
         logger = self.logger(event, session, ledger_dir)
@@ -279,19 +309,19 @@ class ClaudeCode(Adapter):
             if isinstance(event.get("model"), str):
                 meta["model"] = event["model"]
             entry = logger.log(
-                ChangeType.SERVICE_START, f"Claude Code session started ({source})", meta
+                ChangeType.SERVICE_START, f"{self.display} session started ({source})", meta
             )
             self._export_session(session, logger.ledger_dir)
         elif name == "SessionEnd":
             reason = str(event.get("reason", "other"))
             meta["reason"] = reason
             entry = logger.log(
-                ChangeType.SERVICE_STOP, f"Claude Code session ended ({reason})", meta
+                ChangeType.SERVICE_STOP, f"{self.display} session ended ({reason})", meta
             )
         else:
             prompt = event.get("prompt")
             if not isinstance(prompt, str):
-                raise AgentEventError("UserPromptSubmit event has no prompt")
+                raise AgentEventError(f"{name} event has no prompt")
             meta["prompt"] = bounded(prompt)
             first = prompt.strip().splitlines()[0] if prompt.strip() else ""
             entry = logger.log(ChangeType.MODEL_INFERENCE, f"Prompt: {first}", meta)
@@ -299,7 +329,7 @@ class ClaudeCode(Adapter):
 
     def _export_session(self, session: str, ledger_dir: os.PathLike[str]) -> None:
         """Make the session's git commits land in it too (Bash calls see these variables)."""
-        target = os.environ.get(ENV_FILE)
+        target = os.environ.get(self.env_file_var) if self.env_file_var else None
         if not target:
             return
         lines = (
@@ -310,4 +340,5 @@ class ClaudeCode(Adapter):
             with open(target, "a", encoding="utf-8") as fh:
                 fh.write(lines)
         except OSError as exc:
-            note(ledger_dir, self.name, f"cannot write {ENV_FILE} {target}: {exc.strerror}")
+            what = f"cannot write {self.env_file_var} {target}: {exc.strerror}"
+            note(ledger_dir, self.name, what)

@@ -29,8 +29,11 @@ def _adapter_command(name: str) -> click.Command:
     @click.option("--verbose", "-v", is_flag=True, help="Say on stderr what was recorded.")
     @click.pass_context
     def handle(ctx: click.Context, verbose: bool) -> None:
+        adapter = ADAPTERS[name]
         raw = sys.stdin.buffer.read()
-        outcome = run_hook(ADAPTERS[name], raw, ledger_dir(ctx))
+        outcome = run_hook(adapter, raw, ledger_dir(ctx))
+        if adapter.reply:
+            click.echo(adapter.reply)
         if outcome.status == "failed":
             click.echo(f"git-ledger: {outcome.detail} (the agent goes on)", err=True)
         elif verbose:
@@ -42,8 +45,8 @@ def _adapter_command(name: str) -> click.Command:
         # Exit 0 whatever happened: a ledger problem never blocks the agent.
 
     handle.help = (
-        f"Read one {name} hook event (JSON on stdin) and record it; always exits 0.\n\n"
-        f"\b\nExample:\n  git ledger agent {name} < event.json"
+        f"Read one {ADAPTERS[name].display} hook event (JSON on stdin) and record it; "
+        f"always exits 0.\n\n\b\nExample:\n  git ledger agent {name} < event.json"
     )
     return handle
 
@@ -71,6 +74,9 @@ def install_cmd(
     ctx: click.Context, agent: str, scope: str, python: str | None, as_json: bool
 ) -> None:
     """Merge git-ledger's hook entries into an agent's settings file.
+
+    Claude Code: .claude/settings.json; Gemini CLI: .gemini/settings.json (in the current
+    folder with --project, in your home folder with --user).
 
     Other settings and hooks stay as they are; running it again replaces only ours.
 
