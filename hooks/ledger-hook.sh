@@ -89,6 +89,10 @@ $ledger_input"
             return 0
         fi
     fi
+    if [ ! -x "$GIT_LEDGER_PYTHON" ]; then
+        ledger_fail "event queued, but $GIT_LEDGER_PYTHON is gone: run git ledger hooks install again"
+        return 0
+    fi
     # A drainer that is still running picks the event up: no need to start another.
     ledger_pid=
     if read -r ledger_pid 2>/dev/null <"$ledger_spool/.drainer.pid" &&

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import site
 import subprocess
 import sys
@@ -266,7 +267,7 @@ def install(
         (resolved / SPOOL_DIR).mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise HookInstallError(f"cannot make the spool in {resolved}: {exc.strerror}") from exc
-    py = python or sys.executable
+    py = os.path.abspath(shutil.which(python) or python) if python else sys.executable
     pythonpath = python_path_for_hooks()
     actions: list[HookAction] = []
     for name in HOOK_NAMES:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import fsck_clean, git, run_cli
 
@@ -294,6 +296,21 @@ def test_agent_run_environment_picks_the_session(tmp_path: Path, ledger_path: Pa
     assert author.strip() == "fixer-bot"
 
 
+@given(st.text(max_size=300))
+def test_any_text_makes_a_valid_stable_session_id(text: str) -> None:
+    from ledger.hooks import session_id_from
+    from ledger.names import validate_session_id
+
+    made = session_id_from(text)
+    assert validate_session_id(made) == made
+    assert session_id_from(text) == made
+    try:
+        validate_session_id(text)
+    except ValueError:
+        return
+    assert made == text  # a valid id is kept as it is
+
+
 def test_session_ids_from_any_text_are_valid_and_stable() -> None:
     from ledger.hooks import repo_session, session_id_from
     from ledger.names import validate_session_id
@@ -477,8 +494,11 @@ def test_leftover_events_are_drained_by_the_next_ledger_command(
     proc = run_cli("--ledger", str(ledger_path), "hooks", "install", "--repo", str(repo),
                    "--python", str(tmp_path / "no-such-python"))
     assert proc.returncode == 0, proc.stderr
-    made = commit_file(repo, "a.txt", "a\n", "Add a")  # its drainer cannot start
-    time.sleep(0.2)
+    (repo / "a.txt").write_text("a\n")
+    sh(repo, "add", "a.txt")
+    proc = sh(repo, "commit", "-q", "-m", "Add a")  # its drainer cannot start
+    made = sh(repo, "rev-parse", "HEAD").stdout.strip()
+    assert "no-such-python is gone: run git ledger hooks install again" in proc.stderr
     assert len(list((ledger_path / "ledger-spool").glob("ev-*"))) == 1
     other = run_cli("--ledger", str(ledger_path), "log", "--type", "deployment", "-m", "x",
                     "--session", "ops")
