@@ -49,9 +49,42 @@ def make_repo(base: Path, name: str) -> Path:
     return repo
 
 
+def hook_alone(repo: Path, rounds: int) -> None:
+    """The post-commit script by itself (no drainer started) against an empty sh script."""
+    keeper = subprocess.Popen(["sleep", "600"])  # stands for a running drainer
+    spool = Path(os.environ["GIT_LEDGER_DIR"]) / "ledger-spool"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "ledger", "hooks", "drain", "--wait", "--repo", str(repo)],
+            check=True,
+            capture_output=True,
+        )
+        (spool / ".drainer.pid").write_text(f"{keeper.pid}\n")
+        empty = repo.parent / "empty-hook"
+        empty.write_text("#!/bin/sh\nexit 0\n")
+        empty.chmod(0o755)
+        hook = repo / ".git" / "hooks" / "post-commit"
+        times: dict[str, list[float]] = {"empty": [], "hook": []}
+        for _ in range(rounds):
+            for label, script in (("empty", empty), ("hook", hook)):
+                start = time.perf_counter()
+                subprocess.run([str(script)], cwd=repo, check=True)
+                times[label].append(time.perf_counter() - start)
+        empty_ms = statistics.median(times["empty"]) * 1000
+        hook_ms = statistics.median(times["hook"]) * 1000
+        print(
+            f"post-commit script alone: {hook_ms:.1f}ms against {empty_ms:.1f}ms for an empty "
+            f"hook ({hook_ms - empty_ms:+.1f}ms)"
+        )
+    finally:
+        keeper.kill()
+        keeper.wait()
+        (spool / ".drainer.pid").unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument(
         "--pause",
         type=float,
@@ -81,8 +114,10 @@ def main() -> None:
             capture_output=True,
         )
         times: dict[tuple[str, str], list[float]] = {}
+        pair = [("without", plain), ("with", hooked)]
         for n in range(opts.rounds):
-            for label, repo in (("without", plain), ("with", hooked)):
+            # ABBA order, so that neither side always runs right after the other's drainer.
+            for label, repo in pair if n % 2 == 0 else pair[::-1]:
                 target = repo / "pkg0" / "mod0.py"
                 target.write_text(target.read_text() + f"# change {n}\n")
                 git(repo, "add", "-A")
@@ -123,6 +158,7 @@ def main() -> None:
             f"ledger holds {commits} commit entries (expected {opts.rounds}) and "
             f"{pushes} push entries (expected {opts.rounds})"
         )
+        hook_alone(hooked, opts.rounds)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

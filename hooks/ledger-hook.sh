@@ -34,23 +34,42 @@ ledger_capture() {
     ledger_input=$2
     shift 2
     ledger_common=
-    ledger_info=$(git rev-parse --absolute-git-dir --git-common-dir HEAD 2>/dev/null)
-    ledger_gitdir=${ledger_info%%
-*}
-    ledger_rest=${ledger_info#*
-}
-    ledger_common=${ledger_rest%%
-*}
-    ledger_head=${ledger_rest#*
-}
-    if [ -z "$ledger_gitdir" ] || [ "$ledger_gitdir" = "$ledger_info" ]; then
-        ledger_common=
-        ledger_fail "cannot find the repository of this $ledger_hook"
-        return 0
-    fi
-    case $ledger_common in /*) ;; *) ledger_common=$PWD/$ledger_common ;; esac
+    ledger_gitdir=
+    ledger_head=
     ledger_ref=
-    read -r ledger_ref 2>/dev/null <"$ledger_gitdir/HEAD"
+    # Fast path, without starting git: a plain repository whose HEAD names a loose ref
+    # (as it does right after a commit). Anything else asks git.
+    if [ -z "${GIT_DIR:-}" ] && [ -d .git ] && [ ! -f .git/commondir ] &&
+        read -r ledger_ref 2>/dev/null <.git/HEAD; then
+        case $ledger_ref in
+        "ref: refs/"*) read -r ledger_head 2>/dev/null <".git/${ledger_ref#ref: }" ;;
+        *) ledger_head=$ledger_ref ;;
+        esac
+        case $ledger_head in
+        *[!0-9a-f]* | "") ledger_head= ;;
+        *) [ ${#ledger_head} -eq 40 ] || [ ${#ledger_head} -eq 64 ] || ledger_head= ;;
+        esac
+        [ -n "$ledger_head" ] && ledger_gitdir=$PWD/.git && ledger_common=$ledger_gitdir
+    fi
+    if [ -z "$ledger_gitdir" ]; then
+        ledger_info=$(git rev-parse --absolute-git-dir --git-common-dir HEAD 2>/dev/null)
+        ledger_gitdir=${ledger_info%%
+*}
+        ledger_rest=${ledger_info#*
+}
+        ledger_common=${ledger_rest%%
+*}
+        ledger_head=${ledger_rest#*
+}
+        if [ -z "$ledger_gitdir" ] || [ "$ledger_gitdir" = "$ledger_info" ]; then
+            ledger_common=
+            ledger_fail "cannot find the repository of this $ledger_hook"
+            return 0
+        fi
+        case $ledger_common in /*) ;; *) ledger_common=$PWD/$ledger_common ;; esac
+        ledger_ref=
+        read -r ledger_ref 2>/dev/null <"$ledger_gitdir/HEAD"
+    fi
     ledger_dir=${GIT_LEDGER_DIR:-$GIT_LEDGER_DEFAULT_DIR}
     case $ledger_dir in /*) ;; *) ledger_dir=$PWD/$ledger_dir ;; esac
     ledger_event="git-ledger-event 1

@@ -51,6 +51,7 @@ PID_NAME = ".drainer.pid"
 LINGER_SECONDS = 2.0  # a detached drainer waits this long for more events before leaving
 LINGER_POLL = 0.02
 ENV_LINGER = "GIT_LEDGER_DRAIN_LINGER"
+DRAINER_NICE = 10
 ZERO = "0" * 40
 MAX_FILE_ENTRIES = 500  # per commit; the rest is listed in the commit entry only
 MAX_MESSAGE_CHARS = 100_000
@@ -636,10 +637,12 @@ def linger_seconds() -> float:
 
 
 def detach() -> None:
-    """Leave the terminal's session so closing it does not stop a background drainer."""
+    """Leave the terminal's session (closing it must not stop a background drainer), nicely."""
     with contextlib.suppress(OSError):
         os.setsid()
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(DRAINER_NICE)  # background work yields the CPU to the user's git commands
 
 
 def has_pending(ledger_dir: Path) -> bool:
