@@ -167,6 +167,18 @@ def test_an_unusable_ledger_does_not_block_the_agent(workspace: Path, tmp_path: 
     assert len(proc.stderr.splitlines()) == 1
 
 
+def test_snapshots_of_denied_tool_calls_are_dropped_at_session_end(
+    workspace: Path, ledger_path: Path
+) -> None:
+    feed(ledger_path, "05_pre_edit.json", workspace)  # the user then denies the edit
+    pending = ledger_path / "ledger-agents" / "pending" / "claude-code" / SESSION
+    assert len(list(pending.glob("*.json"))) == 1
+    feed(ledger_path, "13_session_end.json", workspace)
+    assert not pending.exists()
+    (end,) = entries(ledger_path)
+    assert end["metadata"]["abandoned_snapshots"] == 1
+
+
 def test_session_start_exports_the_session_for_git_hooks(
     workspace: Path, ledger_path: Path, tmp_path: Path
 ) -> None:

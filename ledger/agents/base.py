@@ -155,6 +155,18 @@ class Snapshots:
             path.parent.rmdir()  # only when it was the session's last pending call
         return record
 
+    def clear(self, session: str) -> int:
+        """Drop the session's snapshots that no post event took (a denied tool call)."""
+        folder = self._path(session, "x").parent
+        count = 0
+        with contextlib.suppress(OSError):
+            for item in folder.iterdir():
+                with contextlib.suppress(OSError):
+                    item.unlink()
+                    count += 1
+            folder.rmdir()
+        return count
+
     def content(self, record: Mapping[str, Any]) -> bytes | None:
         """The snapshot's bytes (None when the file did not exist or was not kept)."""
         blob = record.get("blob")

@@ -315,6 +315,10 @@ class ClaudeCode(Adapter):
         elif name == "SessionEnd":
             reason = str(event.get("reason", "other"))
             meta["reason"] = reason
+            if logger.store.exists:
+                abandoned = Snapshots(logger.store, self.name).clear(session)
+                if abandoned:
+                    meta["abandoned_snapshots"] = abandoned
             entry = logger.log(
                 ChangeType.SERVICE_STOP, f"{self.display} session ended ({reason})", meta
             )
