@@ -586,15 +586,22 @@ def _drain_one(ledger_dir: Path, spool: Path, path: Path, report: DrainReport) -
         report.kept += 1
         note_failure(log_dir, event.hook, f"not recorded yet (kept for the next try): {exc}")
         return False
-    except (LedgerError, pygit2.GitError, KeyError, ValueError) as exc:
+    except Exception as exc:  # the event's fault, or a bug: set it aside, go on with the rest
         report.failed += 1
+        what = str(exc) if isinstance(exc, LedgerError) else f"{type(exc).__name__}: {exc}"
         note_failure(
-            log_dir, event.hook, f"cannot record {event.name}: {exc}; set aside in {FAILED_DIR}"
+            log_dir, event.hook, f"cannot record {event.name}: {what}; set aside in {FAILED_DIR}"
         )
         _set_aside(path, spool)
         return True
-    with contextlib.suppress(FileNotFoundError):
+    try:
         path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        # Recorded; the next drain sees the entry (hook_event) and only removes the event.
+        note_failure(log_dir, event.hook, f"recorded, but cannot remove {event.name}: {exc}")
+        return False
     report.events += 1
     return True
 
