@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -555,3 +556,25 @@ def test_status_outside_a_repository_is_one_line(tmp_path: Path) -> None:
     proc = run_cli("hooks", "status", "--repo", str(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr.startswith("git-ledger: error:") and len(proc.stderr.splitlines()) == 1
+
+
+def test_the_drainer_survives_its_terminal_closing(
+    tmp_path: Path, ledger_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_LEDGER_DRAIN_LINGER", "3")  # keep it around to look at it
+    repo = make_repo(tmp_path / "proj")
+    install(ledger_path, repo)
+    made = commit_file(repo, "a.txt", "a\n", "Add a")
+    pidfile = ledger_path / "ledger-spool" / ".drainer.pid"
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    assert os.getsid(pid) == pid  # its own session: no controlling terminal to lose
+    os.kill(pid, signal.SIGHUP)  # what closing the terminal sends
+    time.sleep(0.2)
+    os.kill(pid, 0)  # still alive
+    while pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (entry,) = of_type(entries(ledger_path, day_session(repo)), "git_commit")
+    assert entry["metadata"]["commit"] == made
