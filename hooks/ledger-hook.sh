@@ -70,6 +70,13 @@ ledger_capture() {
         ledger_ref=
         read -r ledger_ref 2>/dev/null <"$ledger_gitdir/HEAD"
     fi
+    # During a rebase HEAD is detached; the branch being rebased is named here.
+    ledger_rebasing=
+    case $ledger_ref in
+    "ref: "*) ;;
+    *) read -r ledger_rebasing 2>/dev/null <"$ledger_gitdir/rebase-merge/head-name" ||
+        read -r ledger_rebasing 2>/dev/null <"$ledger_gitdir/rebase-apply/head-name" ;;
+    esac
     ledger_dir=${GIT_LEDGER_DIR:-$GIT_LEDGER_DEFAULT_DIR}
     case $ledger_dir in /*) ;; *) ledger_dir=$PWD/$ledger_dir ;; esac
     ledger_event="git-ledger-event 1
@@ -79,6 +86,7 @@ git_dir $ledger_gitdir
 common_dir $ledger_common
 head $ledger_head
 head_ref $ledger_ref
+rebasing $ledger_rebasing
 session ${GIT_LEDGER_SESSION:-}
 agent ${GIT_LEDGER_AGENT:-}"
     for ledger_arg in "$@"; do

@@ -95,6 +95,12 @@ class HookEvent:
         return Path(cwd)
 
     @property
+    def rebasing(self) -> str | None:
+        """The branch a rebase in progress will update (HEAD is detached meanwhile)."""
+        ref = self.fields.get("rebasing", "").strip()
+        return ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref or None
+
+    @property
     def branch(self) -> str | None:
         """The branch HEAD named when the hook ran; None when HEAD was detached."""
         ref = self.fields.get("head_ref", "")
@@ -250,12 +256,20 @@ def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
         changes.append((path, ctype, before, after))
     short = str(commit.id)[:7]
     branch = event.branch
-    where = f"on {branch}" if branch else "on a detached HEAD"
+    rebasing = event.rebasing if branch is None else None
+    where = (
+        f"on {branch}"
+        if branch
+        else f"while rebasing {rebasing}"
+        if rebasing
+        else "on a detached HEAD"
+    )
     subject = commit.message.strip().splitlines()[0] if commit.message.strip() else ""
     meta: dict[str, Any] = {
         "commit": str(commit.id),
         "branch": branch,
         "detached": branch is None,
+        "rebasing": rebasing,
         "message": _bounded(commit.message),
         "author": _person(commit.author),
         "committer": _person(commit.committer),
@@ -432,6 +446,7 @@ def _record_merge(logger: ChangeLogger, event: HookEvent) -> int:
 _HANDLERS = {
     "post-commit": _record_commit,
     "post-merge": _record_merge,
+    "post-applypatch": _record_commit,
     "pre-push": _record_push,
     "post-rewrite": _record_rewrite,
 }

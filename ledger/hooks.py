@@ -25,7 +25,7 @@ from .errors import HookInstallError, NotARepositoryError
 from .location import ensure_ledger, resolve_ledger_dir
 from .names import validate_session_id
 
-HOOK_NAMES = ("post-commit", "post-merge", "pre-push", "post-rewrite")
+HOOK_NAMES = ("post-commit", "post-merge", "post-applypatch", "pre-push", "post-rewrite")
 MARKER = "# git-ledger-hook: "
 CHAINED_SUFFIX = ".ledger-chained"
 FAILURE_LOG = "ledger-hooks.log"
@@ -250,7 +250,7 @@ def install(
     ledger_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
 ) -> list[HookAction]:
-    """Install the post-commit, post-merge, pre-push and post-rewrite hooks into a repository.
+    """Install the commit, merge, am, push and rewrite hooks into a repository (HOOK_NAMES).
 
     A hook already there is moved aside to ``<hook>.ledger-chained`` and still runs first;
     a hook git-ledger wrote is upgraded when its script changed and left alone otherwise.

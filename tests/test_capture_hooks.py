@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import fsck_clean, git, run_cli
 
-HOOKS = ("post-commit", "post-merge", "pre-push", "post-rewrite")
+HOOKS = ("post-commit", "post-merge", "post-applypatch", "pre-push", "post-rewrite")
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,7 @@ def of_type(items: list[dict[str, Any]], ctype: str) -> list[dict[str, Any]]:
 def test_commits_become_entries_with_copied_file_states(tmp_path: Path, ledger_path: Path) -> None:
     repo = make_repo(tmp_path / "proj")
     actions = install(ledger_path, repo)
-    assert [a["action"] for a in actions] == ["installed"] * 4
+    assert [a["action"] for a in actions] == ["installed"] * 5
     root = commit_file(repo, "src/app.py", "print('v1')\n", "Add the app")
     (repo / "notes.txt").write_text("remember\n")
     (repo / "src" / "app.py").write_text("print('v2')\n")
@@ -167,8 +167,12 @@ def test_amend_and_rebase_are_recorded_as_mappings(tmp_path: Path, ledger_path: 
         {"old": t1, "new": rebased[0]},
         {"old": t2, "new": rebased[1]},
     ]
-    recorded = {e["metadata"].get("commit") for e in of_type(items, "git_commit")}
-    assert {after_amend, t1, t2} <= recorded
+    commits = {e["metadata"].get("commit"): e for e in of_type(items, "git_commit")}
+    assert {after_amend, t1, t2} <= set(commits)
+    # git runs post-commit for each commit a rebase makes, on a detached HEAD.
+    for new in rebased:
+        assert commits[new]["metadata"]["rebasing"] == "topic"
+        assert "while rebasing topic" in commits[new]["description"]
     fsck_clean(ledger_path)
 
 
@@ -196,6 +200,25 @@ def test_merge_and_detached_head(tmp_path: Path, ledger_path: Path) -> None:
     d = commits[loose]
     assert d["metadata"]["branch"] is None and d["metadata"]["detached"] is True
     assert "detached HEAD" in d["description"]
+
+
+def test_commits_applied_by_git_am(tmp_path: Path, ledger_path: Path) -> None:
+    source = make_repo(tmp_path / "source")
+    commit_file(source, "a.txt", "a\n", "Add a")
+    commit_file(source, "b.txt", "b\n", "Add b")
+    patch = sh(source, "format-patch", "-1", "--stdout").stdout
+    repo = tmp_path / "proj"
+    subprocess.run(["git", "clone", "-q", str(source), str(repo)], check=True)
+    sh(repo, "reset", "-q", "--hard", "HEAD~1")
+    install(ledger_path, repo)
+    proc = subprocess.run(["git", "-C", str(repo), "am", "-q"], input=patch, text=True,
+                          capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    applied = sh(repo, "rev-parse", "HEAD").stdout.strip()
+    drain(ledger_path, repo)
+    (entry,) = of_type(entries(ledger_path, day_session(repo)), "git_commit")
+    assert entry["metadata"]["commit"] == applied
+    assert entry["metadata"]["hook"] == "post-applypatch"
 
 
 def test_worktrees_share_the_hooks(tmp_path: Path, ledger_path: Path) -> None:
@@ -339,7 +362,8 @@ def test_existing_hooks_are_chained_and_restored(tmp_path: Path, ledger_path: Pa
     (hooks / "pre-push").chmod(0o755)
     actions = {a["hook"]: a["action"] for a in install(ledger_path, repo)}
     assert actions == {"post-commit": "chained", "post-merge": "installed",
-                       "pre-push": "chained", "post-rewrite": "installed"}
+                       "post-applypatch": "installed", "pre-push": "chained",
+                       "post-rewrite": "installed"}
     assert (hooks / "post-commit.ledger-chained").read_text() == mine
 
     made = commit_file(repo, "a.txt", "a\n", "Add a")
@@ -361,7 +385,8 @@ def test_existing_hooks_are_chained_and_restored(tmp_path: Path, ledger_path: Pa
                map(json.loads, run_cli("hooks", "uninstall", "--repo", str(repo), "--json")
                    .stdout.splitlines())}
     assert removed == {"post-commit": "restored", "post-merge": "removed",
-                       "pre-push": "restored", "post-rewrite": "removed"}
+                       "post-applypatch": "removed", "pre-push": "restored",
+                       "post-rewrite": "removed"}
     assert (hooks / "post-commit").read_text() == mine
     assert (hooks / "pre-push").read_text() == guard
     assert not (hooks / "post-rewrite").exists()
@@ -379,7 +404,8 @@ def test_changed_hook_scripts_are_upgraded(tmp_path: Path, ledger_path: Path) ->
                                   "chained": False, "path": str(hook)}
     actions = {a["hook"]: a["action"] for a in install(ledger_path, repo)}
     assert actions == {"post-commit": "upgraded", "post-merge": "unchanged",
-                       "pre-push": "unchanged", "post-rewrite": "unchanged"}
+                       "post-applypatch": "unchanged", "pre-push": "unchanged",
+                       "post-rewrite": "unchanged"}
     assert "git goes on" in hook.read_text()
     assert not (hook.parent / "post-commit.ledger-chained").exists()  # ours is not chained
 

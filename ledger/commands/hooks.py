@@ -36,7 +36,7 @@ def hooks_group() -> None:
 @json_option
 @click.pass_context
 def install_cmd(ctx: click.Context, repo: str | None, python: str | None, as_json: bool) -> None:
-    """Install the post-commit, post-merge, pre-push and post-rewrite hooks.
+    """Install the post-commit, post-merge, post-applypatch, pre-push and post-rewrite hooks.
 
     Hooks already there keep running (moved aside and chained); running install again is
     harmless and upgrades hooks whose script changed. For a repository whose hooks a
