@@ -692,8 +692,16 @@ def start_drainer(ledger_dir: Path) -> None:
     """Start a detached drainer for the ledger's spool (leftovers of earlier hooks)."""
     with contextlib.suppress(OSError):
         subprocess.Popen(
-            [sys.executable, "-m", "ledger", "--ledger", str(ledger_dir), "hooks", "drain",
-             "--detach"],
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "--ledger",
+                str(ledger_dir),
+                "hooks",
+                "drain",
+                "--detach",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

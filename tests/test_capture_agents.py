@@ -21,10 +21,22 @@ def event(name: str, workspace: Path) -> str:
     return (FIXTURES / name).read_text().replace(GENERIC_WORKSPACE, str(workspace))
 
 
-def feed(ledger: Path, name: str, workspace: Path, env: dict[str, str] | None = None,
-         ) -> subprocess.CompletedProcess[str]:
-    proc = run_cli("--ledger", str(ledger), "agent", "claude-code", "-v",
-                   input=event(name, workspace), cwd=workspace, env=env)
+def feed(
+    ledger: Path,
+    name: str,
+    workspace: Path,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    proc = run_cli(
+        "--ledger",
+        str(ledger),
+        "agent",
+        "claude-code",
+        "-v",
+        input=event(name, workspace),
+        cwd=workspace,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr  # never blocks the agent
     return proc
 
@@ -86,8 +98,15 @@ def test_a_recorded_session_has_exact_file_states(workspace: Path, ledger_path: 
 
     items = entries(ledger_path)
     assert [e["change_type"] for e in items] == [
-        "service_start", "model_inference", "file_create", "file_update",
-        "system_command", "system_command", "api_call", "api_call", "file_update",
+        "service_start",
+        "model_inference",
+        "file_create",
+        "file_update",
+        "system_command",
+        "system_command",
+        "api_call",
+        "api_call",
+        "file_update",
         "service_stop",
     ]
     assert {e["agent_id"] for e in items} == {"claude-code"}
@@ -160,8 +179,9 @@ def test_bad_and_unknown_events_are_noted_and_never_block(
 def test_an_unusable_ledger_does_not_block_the_agent(workspace: Path, tmp_path: Path) -> None:
     broken = tmp_path / "not-a-ledger"
     broken.write_text("a file where the ledger should be")
-    proc = run_cli("--ledger", str(broken), "agent", "claude-code",
-                   input=event("07_post_bash.json", workspace))
+    proc = run_cli(
+        "--ledger", str(broken), "agent", "claude-code", input=event("07_post_bash.json", workspace)
+    )
     assert proc.returncode == 0
     assert proc.stderr.startswith("git-ledger: not recorded:")
     assert len(proc.stderr.splitlines()) == 1
@@ -217,32 +237,54 @@ OTHER_SETTINGS: dict[str, Any] = {
 }
 
 
-def test_install_merges_and_uninstall_removes_only_ours(
-    workspace: Path, ledger_path: Path
-) -> None:
+def test_install_merges_and_uninstall_removes_only_ours(workspace: Path, ledger_path: Path) -> None:
     settings = workspace / ".claude" / "settings.json"
     settings.parent.mkdir()
     settings.write_text(json.dumps(OTHER_SETTINGS, indent=2))
     for _ in range(2):  # a second install replaces our entries instead of adding more
-        proc = run_cli("--ledger", str(ledger_path), "agent", "install", "claude-code",
-                       "--project", cwd=workspace)
+        proc = run_cli(
+            "--ledger",
+            str(ledger_path),
+            "agent",
+            "install",
+            "claude-code",
+            "--project",
+            cwd=workspace,
+        )
         assert proc.returncode == 0, proc.stderr
     data = json.loads(settings.read_text())
     assert data["model"] == "opus" and data["permissions"] == OTHER_SETTINGS["permissions"]
     hooks = data["hooks"]
-    assert set(hooks) == {"PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart",
-                          "SessionEnd", "UserPromptSubmit", "Stop"}
+    assert set(hooks) == {
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "SessionStart",
+        "SessionEnd",
+        "UserPromptSubmit",
+        "Stop",
+    }
     assert hooks["PostToolUse"][0] == OTHER_SETTINGS["hooks"]["PostToolUse"][0]
-    ours = [h for groups in hooks.values() for g in groups for h in g["hooks"]
-            if h["command"].endswith("agent claude-code")]
+    ours = [
+        h
+        for groups in hooks.values()
+        for g in groups
+        for h in g["hooks"]
+        if h["command"].endswith("agent claude-code")
+    ]
     assert len(ours) == 6
     assert hooks["PreToolUse"][0]["matcher"] == "Write|Edit|MultiEdit|NotebookEdit"
     assert "mcp__.*" in hooks["PostToolUse"][1]["matcher"]
 
     # The command written there works as Claude Code would run it.
     command = ours[0]["command"]
-    done = subprocess.run(["sh", "-c", command], input=event("07_post_bash.json", workspace),
-                          text=True, capture_output=True, cwd=workspace)
+    done = subprocess.run(
+        ["sh", "-c", command],
+        input=event("07_post_bash.json", workspace),
+        text=True,
+        capture_output=True,
+        cwd=workspace,
+    )
     assert done.returncode == 0, done.stderr
     assert [e["change_type"] for e in entries(ledger_path)] == ["system_command"]
 
@@ -254,8 +296,9 @@ def test_install_merges_and_uninstall_removes_only_ours(
 def test_user_scope_and_a_broken_settings_file(
     workspace: Path, ledger_path: Path, isolated_git: Path
 ) -> None:
-    proc = run_cli("--ledger", str(ledger_path), "agent", "install", "claude-code", "--user",
-                   cwd=workspace)
+    proc = run_cli(
+        "--ledger", str(ledger_path), "agent", "install", "claude-code", "--user", cwd=workspace
+    )
     assert proc.returncode == 0, proc.stderr
     user_settings = isolated_git / ".claude" / "settings.json"
     assert "SessionStart" in json.loads(user_settings.read_text())["hooks"]
@@ -285,8 +328,9 @@ def test_commits_made_by_the_agent_land_in_its_session(
     )
     env = {**os.environ, **exported, "GIT_LEDGER_DRAIN_LINGER": "0"}
     subprocess.run(["git", "-C", str(workspace), "add", "-A"], check=True, env=env)
-    subprocess.run(["git", "-C", str(workspace), "commit", "-q", "-m", "Agent work"],
-                   check=True, env=env)
+    subprocess.run(
+        ["git", "-C", str(workspace), "commit", "-q", "-m", "Agent work"], check=True, env=env
+    )
     run_cli("--ledger", str(ledger_path), "hooks", "drain", "--wait", "--repo", str(workspace))
     types = [e["change_type"] for e in entries(ledger_path)]
     assert types[0] == "service_start" and types[-1] == "git_commit"

@@ -27,11 +27,18 @@ def _no_linger(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_LEDGER_DRAIN_LINGER", "0")
 
 
-def sh(repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
-       ) -> subprocess.CompletedProcess[str]:
+def sh(
+    repo: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run git in a work repository, as a person would."""
     proc = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False,
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
@@ -67,7 +74,7 @@ def drain(ledger: Path, repo: Path) -> str:
 
 def sessions(ledger: Path) -> list[str]:
     out = git(ledger, "for-each-ref", "--format=%(refname)", "refs/heads/sessions/")
-    return [line[len("refs/heads/sessions/"):] for line in out.splitlines()]
+    return [line[len("refs/heads/sessions/") :] for line in out.splitlines()]
 
 
 def entries(ledger: Path, session: str) -> list[dict[str, Any]]:
@@ -191,8 +198,8 @@ def test_merge_and_detached_head(tmp_path: Path, ledger_path: Path) -> None:
     drain(ledger_path, repo)
 
     commits = {
-        e["metadata"]["commit"]: e for e in of_type(entries(ledger_path, day_session(repo)),
-                                                    "git_commit")
+        e["metadata"]["commit"]: e
+        for e in of_type(entries(ledger_path, day_session(repo)), "git_commit")
     }
     m = commits[merge]["metadata"]
     assert m["merge"] is True and m["parents"] == [mainline, side]
@@ -211,8 +218,9 @@ def test_commits_applied_by_git_am(tmp_path: Path, ledger_path: Path) -> None:
     subprocess.run(["git", "clone", "-q", str(source), str(repo)], check=True)
     sh(repo, "reset", "-q", "--hard", "HEAD~1")
     install(ledger_path, repo)
-    proc = subprocess.run(["git", "-C", str(repo), "am", "-q"], input=patch, text=True,
-                          capture_output=True)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "am", "-q"], input=patch, text=True, capture_output=True
+    )
     assert proc.returncode == 0, proc.stderr
     applied = sh(repo, "rev-parse", "HEAD").stdout.strip()
     drain(ledger_path, repo)
@@ -229,8 +237,9 @@ def test_worktrees_share_the_hooks(tmp_path: Path, ledger_path: Path) -> None:
     assert (repo / ".git" / "hooks" / "post-commit").is_file()
     made = commit_file(tmp_path / "wt", "w.txt", "w\n", "From the worktree")
     drain(ledger_path, repo)
-    (entry,) = of_type(entries(ledger_path, f"git-wt-{dt.datetime.now(dt.UTC):%Y%m%d}"),
-                       "git_commit")
+    (entry,) = of_type(
+        entries(ledger_path, f"git-wt-{dt.datetime.now(dt.UTC):%Y%m%d}"), "git_commit"
+    )
     assert entry["metadata"]["commit"] == made
     assert entry["metadata"]["branch"] == "wt-branch"
 
@@ -253,16 +262,20 @@ def test_pushes_record_refs_old_to_new(tmp_path: Path, ledger_path: Path) -> Non
     sh(repo, "push", "-q", "origin", ":feature")  # delete a remote branch
     drain(ledger_path, repo)
 
-    pushes = [e["metadata"] for e in of_type(entries(ledger_path, day_session(repo)),
-                                             "git_push")]
+    pushes = [e["metadata"] for e in of_type(entries(ledger_path, day_session(repo)), "git_push")]
     assert len(pushes) == 5
     assert all(p["remote"] == "origin" and p["url"] == str(remote) for p in pushes)
     refs = [p["refs"][0] for p in pushes]
     assert refs[0]["action"] == "create" and refs[0]["old"] is None
     assert refs[0]["new"] == first and refs[0]["remote_ref"] == "refs/heads/main"
     assert refs[1] == {
-        "local_ref": "refs/heads/main", "remote_ref": "refs/heads/main", "old": first,
-        "new": third, "action": "update", "forced": False, "commits": 2,
+        "local_ref": "refs/heads/main",
+        "remote_ref": "refs/heads/main",
+        "old": first,
+        "new": third,
+        "action": "update",
+        "forced": False,
+        "commits": 2,
     }
     assert refs[2]["forced"] is True and refs[2]["old"] == third and refs[2]["new"] == second
     assert refs[3]["action"] == "create" and refs[3]["remote_ref"] == "refs/heads/feature"
@@ -282,8 +295,9 @@ def test_push_from_a_bare_repository(tmp_path: Path, ledger_path: Path) -> None:
     assert (bare / "hooks" / "pre-push").is_file()
     sh(bare, "push", "-q", str(target), "main")
     drain(ledger_path, bare)
-    (push,) = of_type(entries(ledger_path, f"git-mirror-{dt.datetime.now(dt.UTC):%Y%m%d}"),
-                      "git_push")
+    (push,) = of_type(
+        entries(ledger_path, f"git-mirror-{dt.datetime.now(dt.UTC):%Y%m%d}"), "git_push"
+    )
     assert push["metadata"]["refs"][0]["new"] == head
     assert push["metadata"]["repository"] == str(bare)
 
@@ -354,16 +368,20 @@ def test_session_ids_from_any_text_are_valid_and_stable() -> None:
 def test_existing_hooks_are_chained_and_restored(tmp_path: Path, ledger_path: Path) -> None:
     repo = make_repo(tmp_path / "proj")
     hooks = repo / ".git" / "hooks"
-    mine = "#!/bin/sh\necho \"mine $*\" >> \"$(git rev-parse --git-dir)/mine.log\"\n"
+    mine = '#!/bin/sh\necho "mine $*" >> "$(git rev-parse --git-dir)/mine.log"\n'
     (hooks / "post-commit").write_text(mine)
     (hooks / "post-commit").chmod(0o755)
-    guard = "#!/bin/sh\nwhile read -r l; do echo \"$l\" >> pushed.log; done\nexit 1\n"
+    guard = '#!/bin/sh\nwhile read -r l; do echo "$l" >> pushed.log; done\nexit 1\n'
     (hooks / "pre-push").write_text(guard)
     (hooks / "pre-push").chmod(0o755)
     actions = {a["hook"]: a["action"] for a in install(ledger_path, repo)}
-    assert actions == {"post-commit": "chained", "post-merge": "installed",
-                       "post-applypatch": "installed", "pre-push": "chained",
-                       "post-rewrite": "installed"}
+    assert actions == {
+        "post-commit": "chained",
+        "post-merge": "installed",
+        "post-applypatch": "installed",
+        "pre-push": "chained",
+        "post-rewrite": "installed",
+    }
     assert (hooks / "post-commit.ledger-chained").read_text() == mine
 
     made = commit_file(repo, "a.txt", "a\n", "Add a")
@@ -381,12 +399,20 @@ def test_existing_hooks_are_chained_and_restored(tmp_path: Path, ledger_path: Pa
 
     again = {a["hook"]: a["action"] for a in install(ledger_path, repo)}
     assert set(again.values()) == {"unchanged"}
-    removed = {a["hook"]: a["action"] for a in
-               map(json.loads, run_cli("hooks", "uninstall", "--repo", str(repo), "--json")
-                   .stdout.splitlines())}
-    assert removed == {"post-commit": "restored", "post-merge": "removed",
-                       "post-applypatch": "removed", "pre-push": "restored",
-                       "post-rewrite": "removed"}
+    removed = {
+        a["hook"]: a["action"]
+        for a in map(
+            json.loads,
+            run_cli("hooks", "uninstall", "--repo", str(repo), "--json").stdout.splitlines(),
+        )
+    }
+    assert removed == {
+        "post-commit": "restored",
+        "post-merge": "removed",
+        "post-applypatch": "removed",
+        "pre-push": "restored",
+        "post-rewrite": "removed",
+    }
     assert (hooks / "post-commit").read_text() == mine
     assert (hooks / "pre-push").read_text() == guard
     assert not (hooks / "post-rewrite").exists()
@@ -398,14 +424,25 @@ def test_changed_hook_scripts_are_upgraded(tmp_path: Path, ledger_path: Path) ->
     install(ledger_path, repo)
     hook = repo / ".git" / "hooks" / "post-commit"
     hook.write_text(hook.read_text().replace("git goes on", "git went on"))
-    status = json.loads(run_cli("--ledger", str(ledger_path), "hooks", "status", "--repo",
-                                str(repo), "--json").stdout)
-    assert status["hooks"][0] == {"hook": "post-commit", "state": "outdated",
-                                  "chained": False, "path": str(hook)}
+    status = json.loads(
+        run_cli(
+            "--ledger", str(ledger_path), "hooks", "status", "--repo", str(repo), "--json"
+        ).stdout
+    )
+    assert status["hooks"][0] == {
+        "hook": "post-commit",
+        "state": "outdated",
+        "chained": False,
+        "path": str(hook),
+    }
     actions = {a["hook"]: a["action"] for a in install(ledger_path, repo)}
-    assert actions == {"post-commit": "upgraded", "post-merge": "unchanged",
-                       "post-applypatch": "unchanged", "pre-push": "unchanged",
-                       "post-rewrite": "unchanged"}
+    assert actions == {
+        "post-commit": "upgraded",
+        "post-merge": "unchanged",
+        "post-applypatch": "unchanged",
+        "pre-push": "unchanged",
+        "post-rewrite": "unchanged",
+    }
     assert "git goes on" in hook.read_text()
     assert not (hook.parent / "post-commit.ledger-chained").exists()  # ours is not chained
 
@@ -437,8 +474,10 @@ def test_hook_managers_get_a_line_to_add(tmp_path: Path, ledger_path: Path) -> N
     (repo / ".husky" / "_" / "post-commit").chmod(0o755)
     made = commit_file(repo, "a.txt", "a\n", "Add a")
     drain(ledger_path, repo)
-    assert of_type(entries(ledger_path, day_session(repo)), "git_commit")[0]["metadata"][
-        "commit"] == made
+    assert (
+        of_type(entries(ledger_path, day_session(repo)), "git_commit")[0]["metadata"]["commit"]
+        == made
+    )
 
     other = make_repo(tmp_path / "other")
     managed = "#!/usr/bin/env bash\n# File generated by pre-commit: https://pre-commit.com\n"
@@ -468,8 +507,11 @@ def test_an_unwritable_ledger_never_blocks_a_commit(tmp_path: Path, ledger_path:
     lines = [line for line in proc.stderr.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("git-ledger: cannot write to the ledger")
     drain(ledger_path, repo)  # fails too: the event stays where it is
-    status = json.loads(run_cli("--ledger", str(ledger_path), "hooks", "status", "--repo",
-                                str(repo), "--json").stdout)
+    status = json.loads(
+        run_cli(
+            "--ledger", str(ledger_path), "hooks", "status", "--repo", str(repo), "--json"
+        ).stdout
+    )
     assert status["pending_in_repository"] == 1
     assert status["failure_count"] >= 2
     assert any("cannot write to the ledger" in f for f in status["failures"])
@@ -518,8 +560,16 @@ def test_leftover_events_are_drained_by_the_next_ledger_command(
     tmp_path: Path, ledger_path: Path
 ) -> None:
     repo = make_repo(tmp_path / "proj")
-    proc = run_cli("--ledger", str(ledger_path), "hooks", "install", "--repo", str(repo),
-                   "--python", str(tmp_path / "no-such-python"))
+    proc = run_cli(
+        "--ledger",
+        str(ledger_path),
+        "hooks",
+        "install",
+        "--repo",
+        str(repo),
+        "--python",
+        str(tmp_path / "no-such-python"),
+    )
     assert proc.returncode == 0, proc.stderr
     (repo / "a.txt").write_text("a\n")
     sh(repo, "add", "a.txt")
@@ -527,8 +577,9 @@ def test_leftover_events_are_drained_by_the_next_ledger_command(
     made = sh(repo, "rev-parse", "HEAD").stdout.strip()
     assert "no-such-python is gone: run git ledger hooks install again" in proc.stderr
     assert len(list((ledger_path / "ledger-spool").glob("ev-*"))) == 1
-    other = run_cli("--ledger", str(ledger_path), "log", "--type", "deployment", "-m", "x",
-                    "--session", "ops")
+    other = run_cli(
+        "--ledger", str(ledger_path), "log", "--type", "deployment", "-m", "x", "--session", "ops"
+    )
     assert other.returncode == 0, other.stderr
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and day_session(repo) not in sessions(ledger_path):
@@ -539,12 +590,18 @@ def test_leftover_events_are_drained_by_the_next_ledger_command(
     assert entry["metadata"]["commit"] == made
 
 
-def test_an_event_is_recorded_once_even_if_drained_twice(
-    tmp_path: Path, ledger_path: Path
-) -> None:
+def test_an_event_is_recorded_once_even_if_drained_twice(tmp_path: Path, ledger_path: Path) -> None:
     repo = make_repo(tmp_path / "proj")
-    run_cli("--ledger", str(ledger_path), "hooks", "install", "--repo", str(repo),
-            "--python", str(tmp_path / "no-such-python"))
+    run_cli(
+        "--ledger",
+        str(ledger_path),
+        "hooks",
+        "install",
+        "--repo",
+        str(repo),
+        "--python",
+        str(tmp_path / "no-such-python"),
+    )
     commit_file(repo, "a.txt", "a\n", "Add a")
     (event,) = (ledger_path / "ledger-spool").glob("ev-*")
     copy = event.read_bytes()
@@ -562,8 +619,11 @@ def test_a_broken_event_is_set_aside(tmp_path: Path, ledger_path: Path) -> None:
     (spool / "ev-1-0").write_text("not an event\n")
     drain(ledger_path, repo)
     assert (spool / "failed" / "ev-1-0").exists()
-    status = json.loads(run_cli("--ledger", str(ledger_path), "hooks", "status", "--repo",
-                                str(repo), "--json").stdout)
+    status = json.loads(
+        run_cli(
+            "--ledger", str(ledger_path), "hooks", "status", "--repo", str(repo), "--json"
+        ).stdout
+    )
     assert status["failed"] == 1 and status["pending"] == 0
 
 

@@ -111,8 +111,13 @@ class Snapshots:
         self.agent = agent
 
     def _path(self, session: str, call: str) -> Path:
-        return self.store.path / AGENTS_DIR / PENDING_DIR / _key(self.agent) / session / (
-            _key(call) + ".json"
+        return (
+            self.store.path
+            / AGENTS_DIR
+            / PENDING_DIR
+            / _key(self.agent)
+            / session
+            / (_key(call) + ".json")
         )
 
     def take(self, session: str, call: str, file_path: str) -> JSONDict:
@@ -245,9 +250,13 @@ class Adapter(abc.ABC):
 
     def is_ours(self, command: object) -> bool:
         """True for a hook command that this adapter's installer wrote."""
-        return isinstance(command, str) and re.search(
-            r"(-m ledger|git-ledger)( .*)? agent " + re.escape(self.name) + r"$", command
-        ) is not None
+        return (
+            isinstance(command, str)
+            and re.search(
+                r"(-m ledger|git-ledger)( .*)? agent " + re.escape(self.name) + r"$", command
+            )
+            is not None
+        )
 
     def install(
         self,
@@ -276,8 +285,9 @@ class Adapter(abc.ABC):
         write_settings(path, settings)
         return path
 
-    def uninstall(self, scope: str = "project", project: str | os.PathLike[str] | None = None
-                  ) -> tuple[Path, int]:
+    def uninstall(
+        self, scope: str = "project", project: str | os.PathLike[str] | None = None
+    ) -> tuple[Path, int]:
         """Remove only our hook entries; return the settings path and how many went."""
         path = self.settings_path(scope, project)
         if not path.exists():

@@ -164,8 +164,7 @@ class ClaudeCode(Adapter):
 
     def _common(self, event: JSONDict) -> dict[str, Any]:
         meta: dict[str, Any] = {"hook_event": event.get("hook_event_name")}
-        for key in ("tool_name", "tool_use_id", "transcript_path", "permission_mode",
-                    "agent_type"):
+        for key in ("tool_name", "tool_use_id", "transcript_path", "permission_mode", "agent_type"):
             value = event.get(key)
             if isinstance(value, str) and value:
                 meta[key] = value
@@ -206,8 +205,11 @@ class ClaudeCode(Adapter):
         if failed:
             meta["error"] = bounded(self.error_of(event))
             if known_before and before == after:
-                note(ledger_dir, self.name, f"{event.get('tool_name')} failed on {path}: "
-                     "file unchanged; not recorded")
+                note(
+                    ledger_dir,
+                    self.name,
+                    f"{event.get('tool_name')} failed on {path}: file unchanged; not recorded",
+                )
                 return Outcome("ignored", name, "failed tool, file unchanged")
         tool_input = _tool_input(event)
         for key in ("old_string", "new_string", "replace_all", "edits", "cell_id", "edit_mode"):
@@ -283,8 +285,10 @@ class ClaudeCode(Adapter):
         )
         if failed:
             meta["error"] = bounded(self.error_of(event))
-        level = LogLevel.ERROR if failed or (status or 0) >= 500 else (
-            LogLevel.WARNING if (status or 0) >= 400 else LogLevel.INFO
+        level = (
+            LogLevel.ERROR
+            if failed or (status or 0) >= 500
+            else (LogLevel.WARNING if (status or 0) >= 400 else LogLevel.INFO)
         )
         shown = f" -> {status}" if status is not None else (" -> failed" if failed else "")
         logger = self.logger(event, session, ledger_dir)
@@ -336,10 +340,7 @@ class ClaudeCode(Adapter):
         target = os.environ.get(self.env_file_var) if self.env_file_var else None
         if not target:
             return
-        lines = (
-            f"export GIT_LEDGER_SESSION={session}\n"
-            f"export GIT_LEDGER_AGENT={self.agent_id}\n"
-        )
+        lines = f"export GIT_LEDGER_SESSION={session}\nexport GIT_LEDGER_AGENT={self.agent_id}\n"
         try:
             with open(target, "a", encoding="utf-8") as fh:
                 fh.write(lines)

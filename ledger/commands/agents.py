@@ -52,8 +52,13 @@ def _adapter_command(name: str) -> click.Command:
 
 
 scope_options = [
-    click.option("--project", "scope", flag_value="project", default=True,
-                 help="The project's settings in the current folder (default)."),
+    click.option(
+        "--project",
+        "scope",
+        flag_value="project",
+        default=True,
+        help="The project's settings in the current folder (default).",
+    ),
     click.option("--user", "scope", flag_value="user", help="The user's own settings."),
 ]
 
