@@ -27,7 +27,7 @@ import pygit2
 
 from .errors import (
     ConcurrentUpdateError,
-    InvalidInputError,
+    HookEventError,
     LedgerError,
     LedgerLocationError,
     LockTimeoutError,
@@ -61,10 +61,6 @@ GITLINK = 0o160000
 
 # Failures that say nothing about the event itself: keep it and try again next time.
 TRANSIENT = (LedgerLocationError, StorageError, LockTimeoutError, ConcurrentUpdateError, OSError)
-
-
-class EventError(InvalidInputError):
-    """A spooled event that cannot be read or refers to something that is gone."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,12 +118,12 @@ def parse_event(path: Path) -> HookEvent:
         st = path.stat()
         raw = path.read_bytes()
     except OSError as exc:
-        raise EventError(f"cannot read event {path.name}: {exc.strerror}") from exc
+        raise HookEventError(f"cannot read event {path.name}: {exc.strerror}") from exc
     text = raw.decode("utf-8", "surrogateescape")
     head, sep, stdin = text.partition("\nstdin\n")
     lines = head.split("\n")
     if not sep or not lines or lines[0] != EVENT_MAGIC:
-        raise EventError(f"event {path.name} is not a git-ledger hook event")
+        raise HookEventError(f"event {path.name} is not a git-ledger hook event")
     fields: dict[str, str] = {}
     args: list[str] = []
     for line in lines[1:]:
@@ -137,7 +133,7 @@ def parse_event(path: Path) -> HookEvent:
         elif key:
             fields[key] = value
     if "hook" not in fields or "git_dir" not in fields:
-        raise EventError(f"event {path.name} lacks its hook name or repository")
+        raise HookEventError(f"event {path.name} lacks its hook name or repository")
     when = dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, dt.UTC)
     return HookEvent(path.name, fields["hook"], when, fields, args, stdin.rstrip("\n"))
 
@@ -196,7 +192,7 @@ def _open_repo(event: HookEvent) -> pygit2.Repository:
     try:
         return pygit2.Repository(str(event.git_dir))
     except pygit2.GitError as exc:
-        raise EventError(f"repository {event.git_dir} is gone: {exc}") from exc
+        raise HookEventError(f"repository {event.git_dir} is gone: {exc}") from exc
 
 
 def _person(sig: pygit2.Signature) -> dict[str, Any]:
@@ -223,14 +219,14 @@ _STATUS = {
 def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
     head = event.fields.get("head", "")
     if not re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", head):
-        raise EventError(f"event {event.name} has no commit id")
+        raise HookEventError(f"event {event.name} has no commit id")
     repo = _open_repo(event)
     try:
         commit = repo[head]
     except (KeyError, ValueError) as exc:
-        raise EventError(f"commit {head} is not in {event.git_dir}") from exc
+        raise HookEventError(f"commit {head} is not in {event.git_dir}") from exc
     if not isinstance(commit, pygit2.Commit):
-        raise EventError(f"{head} is not a commit")
+        raise HookEventError(f"{head} is not a commit")
     parents = [str(p) for p in commit.parent_ids]
     if commit.parents:
         diff = repo.diff(commit.parents[0].tree, commit.tree)
@@ -437,7 +433,8 @@ def _record_merge(logger: ChangeLogger, event: HookEvent) -> int:
     try:
         commit = repo[event.fields.get("head", "")]
     except (KeyError, ValueError) as exc:
-        raise EventError(f"commit {event.fields.get('head')} is not in {event.git_dir}") from exc
+        head = event.fields.get("head")
+        raise HookEventError(f"commit {head} is not in {event.git_dir}") from exc
     if not isinstance(commit, pygit2.Commit) or len(commit.parent_ids) < 2:
         return 0
     return _record_commit(logger, event)
@@ -456,7 +453,7 @@ def record_event(ledger_dir: Path, event: HookEvent) -> int:
     """Write the entries for one event; return how many (0 if it was already recorded)."""
     handler = _HANDLERS.get(event.hook)
     if handler is None:
-        raise EventError(f"event {event.name} is from an unknown hook {event.hook!r}")
+        raise HookEventError(f"event {event.name} is from an unknown hook {event.hook!r}")
     session, agent = _session_for(event)
     logger = ChangeLogger(
         ledger_dir=ledger_dir,
@@ -586,7 +583,7 @@ def _drain_one(ledger_dir: Path, spool: Path, path: Path, report: DrainReport) -
     log_dir = spool.parent
     try:
         event = parse_event(path)
-    except EventError as exc:
+    except HookEventError as exc:
         if not path.exists():
             return True  # recorded by a drainer that held the lock before us
         report.failed += 1

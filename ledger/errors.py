@@ -11,7 +11,8 @@ LedgerError
 │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
 │   ├── TimestampOrderError    a timestamp earlier than the session's last entry
 │   ├── NotARepositoryError    a path given as a git repository that is not one
-│   └── AgentEventError        a coding agent's hook event that cannot be read
+│   ├── AgentEventError        a coding agent's hook event that cannot be read
+│   └── HookEventError         a spooled git hook event that cannot be recorded
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -127,6 +128,10 @@ class NotARepositoryError(InvalidInputError):
 
 class AgentEventError(InvalidInputError):
     """A coding agent's hook event that is not valid JSON or lacks what it must hold."""
+
+
+class HookEventError(InvalidInputError):
+    """A spooled git hook event that cannot be read, or whose commit or repository is gone."""
 
 
 class HookInstallError(LedgerError):
