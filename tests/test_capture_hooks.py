@@ -664,3 +664,46 @@ def test_the_drainer_survives_its_terminal_closing(
         time.sleep(0.05)
     (entry,) = of_type(entries(ledger_path, day_session(repo)), "git_commit")
     assert entry["metadata"]["commit"] == made
+
+
+def test_credentials_in_a_remote_url_never_reach_the_spool(
+    tmp_path: Path, ledger_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "proj")
+    head = commit_file(repo, "a.txt", "a\n", "Add a")
+    proc = run_cli(
+        "--ledger",
+        str(ledger_path),
+        "hooks",
+        "install",
+        "--repo",
+        str(repo),
+        "--python",
+        str(tmp_path / "no-such-python"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    for event in (ledger_path / "ledger-spool").glob("ev-*"):
+        event.unlink()  # the commit's own event
+    refs = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
+    # git runs pre-push with the remote's name and URL, and the refs on stdin.
+    hook = subprocess.run(
+        [
+            str(repo / ".git" / "hooks" / "pre-push"),
+            "origin",
+            "https://deploy:s3cr3t-t0ken@git.example.com/team/app.git",
+        ],
+        input=refs,
+        text=True,
+        capture_output=True,
+        cwd=repo,
+    )
+    assert hook.returncode == 0
+    (event,) = (ledger_path / "ledger-spool").glob("ev-*")
+    text = event.read_text()
+    assert "s3cr3t" not in text and "deploy" not in text
+    assert "arg https://git.example.com/team/app.git" in text
+    drain(ledger_path, repo)
+    (push,) = of_type(entries(ledger_path, day_session(repo)), "git_push")
+    assert push["metadata"]["url"] == "https://git.example.com/team/app.git"
+    assert push["metadata"]["refs"][0]["new"] == head
+    assert "s3cr3t" not in git(ledger_path, "log", "--all", "-p")
