@@ -58,6 +58,7 @@ def hook_alone(repo: Path, rounds: int) -> None:
             [sys.executable, "-m", "ledger", "hooks", "drain", "--wait", "--repo", str(repo)],
             check=True,
             capture_output=True,
+            cwd=ROOT,  # python -m looks in the current folder first
         )
         (spool / ".drainer.pid").write_text(f"{keeper.pid}\n")
         empty = repo.parent / "empty-hook"
@@ -112,6 +113,7 @@ def main() -> None:
             [sys.executable, "-m", "ledger", "hooks", "install", "--repo", str(hooked)],
             check=True,
             capture_output=True,
+            cwd=ROOT,  # python -m looks in the current folder first
         )
         times: dict[tuple[str, str], list[float]] = {}
         pair = [("without", plain), ("with", hooked)]
@@ -144,6 +146,7 @@ def main() -> None:
             check=True,
             capture_output=True,
             text=True,
+            cwd=ROOT,
         )
         print(drained.stdout.strip())
         log = subprocess.run(

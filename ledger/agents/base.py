@@ -238,7 +238,8 @@ class Adapter(abc.ABC):
 
     def command(self, ledger_dir: str | os.PathLike[str] | None, python: str | None) -> str:
         """The shell command the agent runs for each hook event."""
-        parts = [python or sys.executable, "-m", "ledger"]
+        # -P: the project folder the agent runs us in must not shadow the ledger package.
+        parts = [python or sys.executable, "-P", "-m", "ledger"]
         if ledger_dir is not None:
             parts += ["--ledger", os.path.abspath(os.fspath(ledger_dir))]
         parts += ["agent", self.name]
