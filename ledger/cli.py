@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, drain
 from .commands import (
     agents,
     demo,
@@ -84,6 +84,8 @@ def main(ctx: click.Context, ledger_dir: str | None) -> None:
     repository, so plain git log and git show read the ledger too.
     """
     ctx.obj = {"ledger_dir": ledger_dir}
+    if ctx.invoked_subcommand != "hooks":
+        drain.start_if_pending(ledger_dir)  # events a git hook queued and nobody recorded
 
 
 for _module in (write, demo, query, storage, metrics, hooks, agents, trust, sync, undo):

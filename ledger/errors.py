@@ -9,7 +9,10 @@ LedgerError
 │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
 │   │   └── WorkspaceEscapeError   a path that leads outside the workspace (symlinks too)
 │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
-│   └── TimestampOrderError    a timestamp earlier than the session's last entry
+│   ├── TimestampOrderError    a timestamp earlier than the session's last entry
+│   ├── NotARepositoryError    a path given as a git repository that is not one
+│   ├── AgentEventError        a coding agent's hook event that cannot be read
+│   └── HookEventError         a spooled git hook event that cannot be recorded
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -18,6 +21,8 @@ LedgerError
 ├── LockTimeoutError           another live writer held the session lock too long
 ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
 ├── MaintenanceBusyError       another maintenance run holds the ledger's maintenance lock
+├── HookInstallError           a git hook could not be installed, upgraded or removed
+├── AgentSettingsError         an agent's settings file that cannot be read or written safely
 └── StorageError               git refused a write (disk full, read-only, corrupt object)
     ├── GitUnavailableError    the git command-line tool is needed and cannot be run
     └── ArchiveError           an archive bundle is missing, unreadable or fails verification
@@ -130,3 +135,23 @@ class GitUnavailableError(StorageError):
 
 class ArchiveError(StorageError):
     """An archive bundle is missing, unreadable, or fails ``git bundle verify``."""
+
+
+class NotARepositoryError(InvalidInputError):
+    """A path given as a git repository that git does not recognise as one."""
+
+
+class AgentEventError(InvalidInputError):
+    """A coding agent's hook event that is not valid JSON or lacks what it must hold."""
+
+
+class HookEventError(InvalidInputError):
+    """A spooled git hook event that cannot be read, or whose commit or repository is gone."""
+
+
+class HookInstallError(LedgerError):
+    """A git hook could not be installed, upgraded or removed (the hooks folder refused)."""
+
+
+class AgentSettingsError(LedgerError):
+    """An agent's settings file that cannot be read as JSON or written back safely."""
