@@ -9,7 +9,8 @@ LedgerError
 │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
 │   │   └── WorkspaceEscapeError   a path that leads outside the workspace (symlinks too)
 │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
-│   └── TimestampOrderError    a timestamp earlier than the session's last entry
+│   ├── TimestampOrderError    a timestamp earlier than the session's last entry
+│   └── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -17,7 +18,9 @@ LedgerError
 ├── UnrestorableError          the ledger lacks the state a restore needs
 ├── LockTimeoutError           another live writer held the session lock too long
 ├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
-└── StorageError               git refused a write (disk full, read-only, corrupt object)
+├── StorageError               git refused a write (disk full, read-only, corrupt object)
+├── CheckpointError            the ledger no longer matches its last checkpoint
+└── SigningError               ssh-keygen could not sign (no key, bad key, bad config)
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ class InvalidMetadataError(InvalidInputError):
 
 class TimestampOrderError(InvalidInputError):
     """An explicit timestamp earlier than the session's last entry."""
+
+
+class RedactionConfigError(InvalidInputError):
+    """A redaction rule in the ledger's config that cannot be used (e.g. a bad regex)."""
 
 
 class EntryNotFoundError(LedgerError, KeyError):
@@ -115,3 +122,11 @@ class ConcurrentUpdateError(LedgerError):
 
 class StorageError(LedgerError):
     """Git refused a write: disk full, read-only ledger, or a damaged repository."""
+
+
+class CheckpointError(LedgerError):
+    """A checkpoint cannot be written: the ledger no longer matches its last checkpoint."""
+
+
+class SigningError(LedgerError):
+    """ssh-keygen could not sign a checkpoint (no key, unreadable key, bad config)."""
