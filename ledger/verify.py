@@ -242,7 +242,8 @@ def _find(chain: list[Checkpoint], text: str) -> Checkpoint:
 
 
 def _check_chain(chain: list[Checkpoint], out: _Report) -> None:
-    for newer, older in zip(chain, [*chain[1:], None], strict=True):
+    for i, newer in enumerate(chain):
+        older = chain[i + 1] if i + 1 < len(chain) else None
         if older is None:
             if newer.sequence != 1 or newer.previous is not None or newer.parents:
                 out.problem(
@@ -464,8 +465,8 @@ def _check_entry(
         problems += _check_states(repo, commit, entry)
     elif entry.file_hash_after or entry.file_hash_before:
         problems.append("file hashes without a file path")
-    for text in problems:
-        out.problem("entry-mismatch", subject, text)
+    if problems:
+        out.problem("entry-mismatch", subject, "; ".join(problems))
     return entry
 
 
