@@ -38,6 +38,9 @@ CFG_KEY = "ledger.redactKey"
 CFG_RULE_SECTION = "ledger-redact"
 
 _NOT_MARKER = r"(?!\[REDACTED:)"
+# Token prefixes must not sit inside a word ("task-..." is no "sk-" key), but a digit or
+# punctuation glued on front does not hide a secret.
+_START = r"(?<![A-Za-z])"
 _VALUE = rf"(?:\"([^\"\n]+)\"|'([^'\n]+)'|{_NOT_MARKER}([^\s\"',;}}\])]+))"
 
 
@@ -79,7 +82,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "aws-access-key",
-        r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b",
+        rf"{_START}(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)"
+        r"[A-Z0-9]{16}",
         "akia",
         "asia",
         "abia",
@@ -100,7 +104,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "github-token",
-        r"\b(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+        rf"{_START}(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{{36,255}}|github_pat_[A-Za-z0-9_]{{22,255}})",
         "ghp_",
         "gho_",
         "ghu_",
@@ -110,7 +114,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "gitlab-token",
-        r"\bgl(?:pat|dt|ptt|rt|cbt|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}",
+        rf"{_START}gl(?:pat|dt|ptt|rt|cbt|soat|ft|imt|agent)-[A-Za-z0-9_-]{{20,}}",
         "glpat-",
         "gldt-",
         "glptt-",
@@ -121,7 +125,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "glimt-",
         "glagent-",
     ),
-    _rule("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "xox"),
+    _rule("slack-token", rf"{_START}xox[abposr]-[A-Za-z0-9-]{{10,}}", "xox"),
     _rule(
         "slack-webhook",
         r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{20,}",
@@ -129,7 +133,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "api-key",
-        r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}"
+        rf"{_START}(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{{20,}}"
         r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,})",
         "sk-",
         "sk_live",
@@ -137,31 +141,31 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "rk_live",
         "rk_test",
     ),
-    _rule("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}", "aiza"),
-    _rule("huggingface-token", r"\bhf_[A-Za-z]{34}\b", "hf_"),
-    _rule("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b", "npm_"),
-    _rule("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", "eyj"),
+    _rule("google-api-key", rf"{_START}AIza[0-9A-Za-z_-]{{35}}", "aiza"),
+    _rule("huggingface-token", rf"{_START}hf_[A-Za-z]{{34}}", "hf_"),
+    _rule("npm-token", rf"{_START}npm_[A-Za-z0-9]{{36}}", "npm_"),
+    _rule("jwt", rf"{_START}eyJ[A-Za-z0-9_-]{{8,}}\.eyJ[A-Za-z0-9_-]{{8,}}\.[A-Za-z0-9_-]*", "eyj"),
     _rule(
         "authorization-header",
-        r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
-        rf"(?:(?:bearer|basic|token|digest|negotiate|bot)\s+)?{_NOT_MARKER}([^\s\"',;}}\]]+)",
+        rf"(?i){_START}(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+        rf"(?:(?:bearer|basic|token|digest|negotiate|bot)\s+)?+{_NOT_MARKER}([^\s\"',;}}\]]+)",
         "authorization",
     ),
     _rule(
         "cookie-header",
-        rf"(?i)\b(?:set-)?cookie[\"']?\s*[:=]\s*[\"']?{_NOT_MARKER}([^\r\n\"']+)",
+        rf"(?i){_START}(?:set-)?cookie[\"']?\s*[:=]\s*[\"']?{_NOT_MARKER}([^\r\n\"']+)",
         "cookie",
     ),
     _rule(
         "api-key-header",
-        r"(?i)\bx-(?:api|auth)-(?:key|token)[\"']?\s*[:=]\s*[\"']?"
+        rf"(?i){_START}x-(?:api|auth)-(?:key|token)[\"']?\s*[:=]\s*[\"']?"
         rf"{_NOT_MARKER}([^\s\"',;}}\]]+)",
         "x-api-",
         "x-auth-",
     ),
     _rule(
         "url-credentials",
-        rf"\b[a-zA-Z][a-zA-Z0-9+.-]{{1,20}}://[^\s/:@\"'<>]+:{_NOT_MARKER}([^\s/@\"'<>]+)@",
+        rf"[a-zA-Z][a-zA-Z0-9+.-]{{1,20}}://[^\s/:@\"'<>]+:{_NOT_MARKER}([^\s/@\"'<>]+)@",
         "://",
     ),
     _rule(
@@ -306,9 +310,11 @@ class Redactor:
             return text, []
         lower = text.lower()
         found: list[tuple[int, int, int, str]] = []
+        markers = [m.span() for m in MARKER_RE.finditer(text)] if MARKER_PREFIX in text else []
         for order, rule in enumerate(self.rules):
             for start, end in rule.spans(text, lower):
-                found.append((start, -(end - start), order, rule.name))
+                if not any(start < m_end and m_start < end for m_start, m_end in markers):
+                    found.append((start, -(end - start), order, rule.name))
         if not found:
             return text, []
         found.sort()
