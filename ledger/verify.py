@@ -456,11 +456,18 @@ def _check_entry(
             + (f" (trailers {', '.join(wrong)})" if wrong else " (subject)")
         )
     when = int(entry.timestamp.timestamp())
-    for role, sig in (("author", commit.author), ("committer", commit.committer)):
-        if sig.time != when or sig.offset != 0:
-            problems.append(f"{role} time {sig.time} is not the entry's time {when}")
-        if sig.name != entry.agent_id or sig.email != agent_email(entry.agent_id):
-            problems.append(f"{role} {sig.name} <{sig.email}> is not the entry's agent")
+    # Raw header lines: libgit2's parser trims some trailing punctuation off names.
+    idents = _idents(repo, commit)
+    for role in ("author", "committer"):
+        ident = idents.get(role)
+        if ident is None:
+            problems.append(f"the commit has no parsable {role} line")
+            continue
+        name, email, stamp, tz = ident
+        if stamp != when or tz != "+0000":
+            problems.append(f"{role} time {stamp} {tz} is not the entry's time {when} +0000")
+        if name != entry.agent_id or email != agent_email(entry.agent_id):
+            problems.append(f"{role} {name} <{email}> is not the entry's agent")
     if entry.tree_path:
         problems += _check_states(repo, commit, entry)
     elif entry.file_hash_after or entry.file_hash_before:
@@ -468,6 +475,26 @@ def _check_entry(
     if problems:
         out.problem("entry-mismatch", subject, "; ".join(problems))
     return entry
+
+
+_IDENT = re.compile(rb"^(author|committer) (.*) <([^<>]*)> (\d+) ([+-]\d{4})$")
+
+
+def _idents(repo: pygit2.Repository, commit: pygit2.Commit) -> dict[str, tuple[str, str, int, str]]:
+    _type, raw = repo.odb.read(commit.id)
+    header = bytes(raw).split(b"\n\n", 1)[0]
+    out: dict[str, tuple[str, str, int, str]] = {}
+    for line in header.split(b"\n"):
+        found = _IDENT.match(line)
+        if found:
+            role, name, email, stamp, tz = found.groups()
+            out[role.decode()] = (
+                name.decode("utf-8", "replace"),
+                email.decode("utf-8", "replace"),
+                int(stamp),
+                tz.decode(),
+            )
+    return out
 
 
 def _blob_at(tree: pygit2.Tree, path: str) -> tuple[str, bytes] | None:
