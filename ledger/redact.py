@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
@@ -49,26 +51,61 @@ class Rule:
     """A named pattern; the secret is its first matching group (else the whole match).
 
     ``keywords`` (lower case) make scanning cheap: the regex runs only when the lower-cased
-    text holds one of them.
+    text holds one of them, and, when ``window`` is set, only from ``back`` characters
+    before each keyword to ``window`` characters after it (a match reaching a window's end
+    is retried without the limit, so a long secret is never cut short).
     """
 
     name: str
     pattern: re.Pattern[str]
     keywords: tuple[str, ...] = ()
+    window: int | None = None
+    back: int = 32
+
+    @functools.cached_property
+    def _keyword_re(self) -> re.Pattern[str] | None:
+        if not self.keywords:
+            return None
+        return re.compile("|".join(re.escape(k) for k in self.keywords))
 
     def spans(self, text: str, lower: str) -> Iterator[tuple[int, int]]:
         """Start and end of each secret this rule finds in ``text``."""
-        if self.keywords and not any(k in lower for k in self.keywords):
+        finder = self._keyword_re
+        if finder is None:
+            yield from self._scan(text, 0, len(text))
             return
-        for match in self.pattern.finditer(text):
+        if not any(k in lower for k in self.keywords):  # str search beats a regex here
+            return
+        hits = finder.finditer(lower)
+        first = next(hits, None)
+        if first is None:
+            return
+        if self.window is None or len(lower) != len(text):
+            yield from self._scan(text, 0, len(text))
+            return
+        windows: list[list[int]] = []
+        for hit in itertools.chain([first], hits):
+            start = max(0, hit.start() - self.back)
+            end = min(len(text), hit.end() + self.window)
+            if windows and start <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], end)
+            else:
+                windows.append([start, end])
+        for start, end in windows:
+            yield from self._scan(text, start, end)
+
+    def _scan(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
+        for match in self.pattern.finditer(text, pos, endpos):
+            if match.end() == endpos < len(text):
+                match = self.pattern.match(text, match.start()) or match
             groups = [i for i in range(1, (self.pattern.groups or 0) + 1) if match.group(i)]
             start, end = match.span(groups[0]) if groups else match.span()
             if end > start:
                 yield start, end
 
 
-def _rule(name: str, regex: str, *keywords: str) -> Rule:
-    return Rule(name, re.compile(regex), tuple(keywords))
+def _rule(name: str, regex: str, *keywords: str, back: int = 32) -> Rule:
+    return Rule(name, re.compile(regex), tuple(keywords), window=4096, back=back)
 
 
 # In the spirit of gitleaks' default rules; ordered so that a more specific rule names a
@@ -172,19 +209,32 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "password-argument",
         r"(?i)(?<![\w-])--?(?:password|passwd|pass|token|secret|api-key|apikey|access-token"
         rf"|auth-token|client-secret)(?:=|\s+){_VALUE}",
-        "pass",
-        "token",
-        "secret",
-        "key",
+        "-pass",
+        "-token",
+        "-secret",
+        "-api",
+        "-access",
+        "-auth",
+        "-client",
     ),
     _rule(
         "password-assignment",
         r"(?i)(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
         rf"|private[_-]?key|secret[_-]?key|credentials?)[\"']?[ \t]*[:=][ \t]*{_VALUE}",
-        "pass",
+        "password",
+        "passwd",
+        "passphrase",
         "secret",
         "token",
-        "key",
+        "apikey",
+        "api_key",
+        "api-key",
+        "accesskey",
+        "access_key",
+        "access-key",
+        "privatekey",
+        "private_key",
+        "private-key",
         "credential",
     ),
 )
