@@ -4,11 +4,13 @@ Every action an agent records becomes a commit on ``refs/heads/sessions/<session
 dedicated bare repository, so ``git log`` and ``git show`` read the ledger directly.
 """
 
+from .checkpoint import write_checkpoint
 from .entry import Entry
 from .errors import LedgerError
 from .logger import ChangeLogger
 from .types import ChangeType, LogLevel
 from .undo import Restorer
+from .verify import verify_ledger
 
 __version__ = "0.1.0"
 
@@ -19,4 +21,6 @@ __all__ = [
     "LedgerError",
     "LogLevel",
     "Restorer",
+    "verify_ledger",
+    "write_checkpoint",
 ]

@@ -331,9 +331,14 @@ def _check_signatures(
         )
     if unsigned_run and unsigned_run[-1] is not scope[0]:
         first, last = unsigned_run[0], unsigned_run[-1]
+        span = (
+            f"checkpoints #{first.sequence}-#{last.sequence}"
+            if first is not last
+            else f"checkpoint #{first.sequence}"
+        )
         out.note(
             "unsigned-period",
-            f"checkpoints #{first.sequence}-#{last.sequence}",
+            span,
             "written before signing began: only as trustworthy as the ledger's permissions"
             + (" (within the range checked)" if partial else ""),
         )

@@ -84,7 +84,12 @@ def verify_cmd(ctx: click.Context, since: str | None, as_json: bool, no_accept: 
         click.echo(style("verify: clean", fg="green", bold=True) + f" — {summary}")
     else:
         click.echo(
-            style(f"verify: FAILED — {len(report.problems)} problems", fg="red", bold=True)
+            style(
+                f"verify: FAILED — {len(report.problems)} problem"
+                + ("s" if len(report.problems) != 1 else ""),
+                fg="red",
+                bold=True,
+            )
             + f" — {summary}"
         )
         print_table(
