@@ -5,6 +5,7 @@ Run by hand:  python bench/trust.py [--entries N] [--sessions N] [--dir DIR]
 - log(): entries/s with redaction on (the default) against the same ledger type with
   ``ledger.redact=false``, both non-durable, interleaved in rounds; prints the ratio.
 - the redactor alone: MB/s over clean text and over text full of secrets.
+- entry signing: log() with and without ``ledger.signEntries`` (one ssh-keygen per entry).
 - checkpoint: the first one (counts every entry) and an incremental one.
 - verify: the full check (git fsck --strict --full plus every entry) and --since-checkpoint.
 """
@@ -75,6 +76,24 @@ def bench_log(tmp: Path, n: int) -> None:
     print(f"  ratio on/off           {on / off:9.2f}  (commands with ~2.6 KB output, 4 KB files)")
 
 
+def bench_entry_signing(tmp: Path, n: int) -> None:
+    key = tmp / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    plain = make_logger(tmp / "plain.git", True, "s")
+    signed = make_logger(tmp / "signed.git", True, "s")
+    for k, v in (("ledger.signingKey", str(key)), ("ledger.signEntries", "true")):
+        subprocess.run(["git", "--git-dir", str(tmp / "signed.git"), "config", k, v], check=True)
+    signed = ChangeLogger(tmp / "signed.git", session_id="s", durable=False)
+    spent = {}
+    for name, lg in (("unsigned", plain), ("signed", signed)):
+        start = time.perf_counter()
+        for i in range(n):
+            lg.log("deployment", f"entry {i}")
+        spent[name] = (time.perf_counter() - start) / n
+    print(f"log(), entries unsigned  {spent['unsigned'] * 1000:9.2f} ms/entry")
+    print(f"log(), entries signed    {spent['signed'] * 1000:9.2f} ms/entry (ledger.signEntries)")
+
+
 def bench_redactor() -> None:
     rng = random.Random(5)
     red = Redactor(b"k" * 32)
@@ -133,6 +152,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-trust-", dir=args.dir))
     try:
         bench_log(tmp, args.entries)
+        bench_entry_signing(tmp, 50)
         bench_redactor()
         bench_trust(tmp, args.sessions, args.per_session)
     finally:

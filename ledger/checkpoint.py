@@ -18,7 +18,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ FORMAT_VERSION = 1
 T_CHECKPOINT = "Ledger-Checkpoint"
 CFG_SIGNING_KEY = "ledger.signingKey"
 CFG_ALLOWED_SIGNERS = "ledger.allowedSigners"
+CFG_SIGN_ENTRIES = "ledger.signEntries"
 STATE_DIR = "ledger-state"
 ACCEPTED_FILE = "accepted-checkpoint.json"
 ARCHIVE_DIR = "archive"
@@ -319,6 +320,37 @@ def signature_details(armored: bytes) -> tuple[bytes, str]:
     public_key = field()
     namespace = field().decode("utf-8", "replace")
     return public_key, namespace
+
+
+def sign_commit(key: Path, raw: bytes) -> bytes:
+    """Commit bytes with a ``gpgsig`` header: an SSH signature of the unsigned bytes.
+
+    The header has git's form, so ``git cat-file -p`` shows it and pygit2's
+    ``Commit.gpg_signature`` extracts it; the namespace is ``git-ledger``, not git's own.
+    """
+    head, sep, message = raw.partition(b"\n\n")
+    signature = sign_payload(key, raw).rstrip(b"\n").split(b"\n")
+    return head + b"\ngpgsig " + b"\n ".join(signature) + sep + message
+
+
+def entry_signer(ledger: Path, repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
+    """The signer of entry commits when ``ledger.signEntries`` is true, else None."""
+    try:
+        enabled = bool(repo.config.get_bool(CFG_SIGN_ENTRIES))
+    except KeyError:
+        return None
+    except (pygit2.GitError, ValueError) as exc:
+        raise SigningError(f"{CFG_SIGN_ENTRIES} must be true or false: {exc}") from None
+    if not enabled:
+        return None
+    key = signing_key(repo, ledger)
+    if key is None:
+        raise SigningError(f"{CFG_SIGN_ENTRIES} is set but {CFG_SIGNING_KEY} is not")
+
+    def sign(raw: bytes) -> bytes:
+        return sign_commit(key, raw)
+
+    return sign
 
 
 @dataclasses.dataclass(frozen=True)

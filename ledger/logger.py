@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from .checkpoint import entry_signer
 from .content import (
     DEFAULT_MAX_CONTENT_BYTES,
     State,
@@ -148,13 +149,15 @@ class ChangeLogger:
         self._batch: _Batch | None = None
         self._last: tuple[bytes, dt.datetime] | None = None  # (tip, its timestamp)
         self._redactor: Redactor | None = None
+        self._sign: Callable[[bytes], bytes] | None = None  # ledger.signEntries
 
     @property
     def redactor(self) -> Redactor:
-        """The ledger's secret redactor (its key and config rules, loaded on first use)."""
+        """The ledger's secret redactor (loaded on first use, with the entry signer)."""
         if self._redactor is None:
             self.store.ensure()
             self._redactor = Redactor.for_ledger(self.ledger_dir, self.store.repo)
+            self._sign = entry_signer(self.ledger_dir, self.store.repo)
         return self._redactor
 
     @property
@@ -593,17 +596,17 @@ class ChangeLogger:
         blob = sink.write(OBJ_BLOB, canonical_json(entry.to_json_dict()))
         editor.set(ENTRY_FILE, blob)
         tree = editor.write()
-        commit = sink.write(
-            OBJ_COMMIT,
-            commit_bytes(
-                tree,
-                [parent] if parent else [],
-                self.agent_id,
-                self._email,
-                when,
-                entry_message(entry),
-            ),
+        raw = commit_bytes(
+            tree,
+            [parent] if parent else [],
+            self.agent_id,
+            self._email,
+            when,
+            entry_message(entry),
         )
+        if self._sign is not None:
+            raw = self._sign(raw)
+        commit = sink.write(OBJ_COMMIT, raw)
         entry = dataclasses.replace(entry, id=commit.hex())
         self._last = (commit, stamp)
         return entry, commit

@@ -77,6 +77,7 @@ class VerifyReport:
     objects_checked: str = ""
     checkpoints: int = 0
     signed_checkpoints: int = 0
+    signed_entries: int = 0
     latest_checkpoint: str | None = None
     signers: list[str] = dataclasses.field(default_factory=list)
     since_checkpoint: str | None = None
@@ -105,6 +106,7 @@ class VerifyReport:
             "objects_checked": self.objects_checked,
             "checkpoints": self.checkpoints,
             "signed_checkpoints": self.signed_checkpoints,
+            "signed_entries": self.signed_entries,
             "latest_checkpoint": self.latest_checkpoint,
             "signers": self.signers,
             "since_checkpoint": self.since_checkpoint,
@@ -134,6 +136,7 @@ class _Walk:
     order: list[str]  # newest first
     total: int
     new_commits: list[str]
+    new_entry_commits: list[str]
     new_entries: int
 
 
@@ -184,10 +187,19 @@ def verify_ledger(
     sessions = store.sessions()
     report.sessions = len(sessions)
     walks: dict[str, _Walk] = {}
+    allowed = allowed_signers(repo, ledger)
     for sid, raw in sorted(sessions.items()):
         stop = base.sessions.get(sid) if base is not None else None
         walks[sid] = _walk_session(
             repo, sid, raw.hex(), stop.tip if stop else None, stop.entries if stop else 0, out
+        )
+        _check_entry_signatures(repo, sid, walks[sid], allowed, out)
+    if report.signed_entries and allowed is None:
+        out.note(
+            "unsigned",
+            "entries",
+            f"{report.signed_entries} signed entries not checked: set git config "
+            "ledger.allowedSigners FILE",
         )
     report.entries_checked = sum(w.new_entries for w in walks.values())
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
@@ -419,7 +431,49 @@ def _walk_session(
     for cid, entry_flag in zip(reversed(order), reversed(is_entry), strict=True):
         running += entry_flag
         counts[cid] = running
-    return _Walk(counts, order, running, order, running - stop_count)
+    entries = [cid for cid, flag in zip(order, is_entry, strict=True) if flag]
+    return _Walk(counts, order, running, order, entries, running - stop_count)
+
+
+def _check_entry_signatures(
+    repo: pygit2.Repository, sid: str, walk: _Walk, allowed: Path | None, out: _Report
+) -> None:
+    """Check the SSH signatures of a session's entry commits (``ledger.signEntries``).
+
+    With an allowed-signers file, every signature must be good, and once a session's
+    entries are signed, a later unsigned entry is a problem.
+    """
+    signed_seen = False
+    for cid in reversed(walk.new_entry_commits):  # oldest first
+        try:
+            commit = repo[cid]
+            if not isinstance(commit, pygit2.Commit):
+                continue
+            signature, payload = commit.gpg_signature
+        except (KeyError, ValueError, pygit2.GitError):
+            continue  # reported as unreadable by the walk
+        subject = f"entry {cid}"
+        if signature is None:
+            if signed_seen and allowed is not None:
+                out.problem(
+                    "entry-unsigned",
+                    subject,
+                    f"unsigned entry after signed ones on {_ref(sid)}: forged, or entry "
+                    "signing was turned off",
+                )
+            continue
+        signed_seen = True
+        out.report.signed_entries += 1
+        if allowed is None:
+            continue
+        result = check_signature(allowed, bytes(payload), bytes(signature))
+        if result.problem is None:
+            continue
+        code = {
+            "unknown-key": "signature-unknown-key",
+            "wrong-namespace": "signature-namespace",
+        }.get(result.problem, "signature-invalid")
+        out.problem(code, subject, result.detail)
 
 
 def _check_entry(

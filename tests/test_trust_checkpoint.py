@@ -233,3 +233,42 @@ def test_signing_without_a_key_is_a_clear_error(ledger_path: Path, workdir: Path
     proc = run_cli("--ledger", str(ledger_path), "checkpoint")
     assert proc.returncode == 3 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
     assert git(ledger_path, "for-each-ref", CHECKPOINT_REF) == ""
+
+
+def test_entry_commits_are_signed_when_asked_and_checked(signed_ledger: Path, tmp_path: Path) -> None:
+    unsigned = ChangeLogger(signed_ledger, session_id="s1").log("deployment", "before signing")
+    assert "gpgsig" not in git(signed_ledger, "cat-file", "commit", unsigned.id)  # the default
+    git(signed_ledger, "config", "ledger.signEntries", "true")
+    lg = ChangeLogger(signed_ledger, session_id="s1")
+    signed = [lg.log("deployment", f"signed {i}") for i in range(2)]
+    with lg.batch():
+        signed.append(lg.log("deployment", "signed in a batch"))
+    for entry in signed:
+        raw = git(signed_ledger, "cat-file", "commit", entry.id)
+        assert "gpgsig -----BEGIN SSH SIGNATURE-----" in raw
+    fsck_clean(signed_ledger)
+    report = verify_ledger(signed_ledger)
+    assert report.ok, report.problems
+    assert report.signed_entries == 3
+    # An entry signed by a key that is not allowed is named.
+    mallory = keypair(tmp_path, "mallory")
+    git(signed_ledger, "config", "ledger.signingKey", str(mallory))
+    bad = ChangeLogger(signed_ledger, session_id="s1").log("deployment", "by mallory")
+    assert problem_codes(signed_ledger) == [("signature-unknown-key", f"entry {bad.id}")]
+
+
+def test_unsigned_entry_after_signed_ones_is_detected(signed_ledger: Path) -> None:
+    git(signed_ledger, "config", "ledger.signEntries", "true")
+    ChangeLogger(signed_ledger, session_id="s1").log("deployment", "signed")
+    git(signed_ledger, "config", "ledger.signEntries", "false")
+    forged = ChangeLogger(signed_ledger, session_id="s1").log("deployment", "not signed")
+    assert problem_codes(signed_ledger) == [("entry-unsigned", f"entry {forged.id}")]
+
+
+def test_entry_signing_without_a_key_is_refused_before_writing(ledger_path: Path) -> None:
+    ChangeLogger(ledger_path, session_id="s").log("deployment", "v1")
+    git(ledger_path, "config", "ledger.signEntries", "true")
+    tip = git(ledger_path, "rev-parse", "refs/heads/sessions/s")
+    with pytest.raises(SigningError, match="ledger.signingKey is not"):
+        ChangeLogger(ledger_path, session_id="s").log("deployment", "v2")
+    assert git(ledger_path, "rev-parse", "refs/heads/sessions/s") == tip
