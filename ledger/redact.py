@@ -425,7 +425,7 @@ class Redactor:
                     and self.is_sensitive_key(key)
                     and item is not None
                     and not isinstance(item, bool)
-                    and item != ""
+                    and item not in ("", [], {})
                     and not (isinstance(item, str) and MARKER_RE.fullmatch(item))
                 ):
                     raw = item if isinstance(item, str) else _canonical(item)
@@ -456,6 +456,10 @@ class Redactor:
         if fired:
             hits["description"] = fired
         meta = self.value(metadata, "metadata", hits)
+        for field in file_notes or {}:
+            # The blob holds the redacted content, not the file's: restoring it must be
+            # refused, as for a state kept only as a hash.
+            meta[f"{field.split('_', 1)[0]}_stored"] = False
         if hits:
             meta[REDACTIONS_KEY] = dict(sorted(hits.items()))
         return desc, meta
