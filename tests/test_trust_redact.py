@@ -244,3 +244,23 @@ def test_any_surrounding_text_still_redacts(prefix: str, suffix: str, which: str
     assert fired and out.startswith(prefix.rstrip() if which == "private-key" else prefix)
     assert re.search(r"\[REDACTED:[a-z-]+:hmac=[0-9a-f]{12}\]", out)
     assert redactor.text(out)[0] == out  # markers are never redacted again
+
+
+def test_a_redacted_state_is_never_restored_as_the_files_content(
+    ledger_path: Path, workdir: Path
+) -> None:
+    from ledger.errors import UnrestorableError
+    from ledger.undo import Restorer
+
+    lg = ChangeLogger(ledger_path, session_id="s", workdir=workdir)
+    env = workdir / ".env"
+    env.write_text("DB_PASSWORD=" + rand(16) + "\n")
+    with lg.track_file(".env") as created:
+        env.write_text("DB_PASSWORD=" + rand(16) + "\n")
+    assert created.entry is not None
+    assert created.entry.metadata["before_stored"] is False
+    assert created.entry.metadata["after_stored"] is False
+    kept = env.read_text()
+    with pytest.raises(UnrestorableError):
+        Restorer(ledger_path, workdir).restore(created.entry, which="before", force=True)
+    assert env.read_text() == kept  # the marker never overwrote the real file
