@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,11 @@ try:
     from tests.conftest import fsck_clean, git, run_cli
 except ImportError:  # pragma: no cover
     from conftest import fsck_clean, git, run_cli  # type: ignore[no-redef]
+
+
+needs_ssh_keygen = pytest.mark.skipif(
+    shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) is not installed"
+)
 
 
 def keypair(folder: Path, name: str) -> Path:
@@ -128,6 +134,7 @@ def test_archived_session_is_retired_not_missing(ledger_path: Path, workdir: Pat
     assert verify_ledger(ledger_path).ok
 
 
+@needs_ssh_keygen
 def test_signed_checkpoint_verifies_and_names_its_signer(signed_ledger: Path) -> None:
     cp = write_checkpoint(signed_ledger)
     assert cp.signed
@@ -174,6 +181,7 @@ def problem_codes(ledger: Path) -> list[tuple[str, str]]:
     return [(f.code, f.subject) for f in verify_ledger(ledger).problems]
 
 
+@needs_ssh_keygen
 def test_forged_unsigned_checkpoint_is_detected(signed_ledger: Path) -> None:
     write_checkpoint(signed_ledger)
     # Rewind the session and launder it with an unsigned checkpoint of the rewound state.
@@ -184,6 +192,7 @@ def test_forged_unsigned_checkpoint_is_detected(signed_ledger: Path) -> None:
     assert ("session-missing", "refs/heads/sessions/s1") in found
 
 
+@needs_ssh_keygen
 def test_signature_by_an_unknown_key_is_detected(signed_ledger: Path, tmp_path: Path) -> None:
     write_checkpoint(signed_ledger)
     mallory = keypair(tmp_path, "mallory")
@@ -192,6 +201,7 @@ def test_signature_by_an_unknown_key_is_detected(signed_ledger: Path, tmp_path: 
     assert problem_codes(signed_ledger) == [("signature-unknown-key", f"checkpoint #2 ({forged[:12]})")]
 
 
+@needs_ssh_keygen
 def test_signature_in_another_namespace_is_detected(signed_ledger: Path, tmp_path: Path) -> None:
     write_checkpoint(signed_ledger)
     payload = next_payload(signed_ledger)
@@ -200,6 +210,7 @@ def test_signature_in_another_namespace_is_detected(signed_ledger: Path, tmp_pat
     assert problem_codes(signed_ledger) == [("signature-namespace", f"checkpoint #2 ({forged[:12]})")]
 
 
+@needs_ssh_keygen
 def test_signature_over_other_content_is_detected(signed_ledger: Path) -> None:
     cp = write_checkpoint(signed_ledger)
     assert cp.signature is not None
@@ -208,6 +219,7 @@ def test_signature_over_other_content_is_detected(signed_ledger: Path) -> None:
     assert problem_codes(signed_ledger) == [("signature-invalid", f"checkpoint #2 ({forged[:12]})")]
 
 
+@needs_ssh_keygen
 def test_unsigned_period_before_signing_began_is_reported(
     ledger_path: Path, workdir: Path, tmp_path: Path
 ) -> None:
@@ -235,6 +247,7 @@ def test_signing_without_a_key_is_a_clear_error(ledger_path: Path, workdir: Path
     assert git(ledger_path, "for-each-ref", CHECKPOINT_REF) == ""
 
 
+@needs_ssh_keygen
 def test_entry_commits_are_signed_when_asked_and_checked(signed_ledger: Path, tmp_path: Path) -> None:
     unsigned = ChangeLogger(signed_ledger, session_id="s1").log("deployment", "before signing")
     assert "gpgsig" not in git(signed_ledger, "cat-file", "commit", unsigned.id)  # the default
@@ -257,6 +270,7 @@ def test_entry_commits_are_signed_when_asked_and_checked(signed_ledger: Path, tm
     assert problem_codes(signed_ledger) == [("signature-unknown-key", f"entry {bad.id}")]
 
 
+@needs_ssh_keygen
 def test_unsigned_entry_after_signed_ones_is_detected(signed_ledger: Path) -> None:
     git(signed_ledger, "config", "ledger.signEntries", "true")
     ChangeLogger(signed_ledger, session_id="s1").log("deployment", "signed")
