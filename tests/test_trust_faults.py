@@ -70,7 +70,10 @@ def session_ids(ledger: Path, session: str) -> set[str]:
 
 # -- kill loop ---------------------------------------------------------------------------------
 def _writer(ledger: Path, workdir: Path, seed: int, out: int) -> None:
-    """The forked writer: log forever, writing each id to ``out`` once its call returned."""
+    """The forked writer: log forever, printing each id to ``out`` once its call returned.
+
+    ``os.write`` of a whole line is the flushed print: nothing is buffered in the process.
+    """
     code = 0
     try:
         rng = random.Random(seed)
@@ -116,7 +119,8 @@ def test_sigkilled_writers_never_lose_an_acknowledged_entry(fast_tmp: Path) -> N
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             os.close(read_end)
-            _writer(ledger, workdir, rng.randrange(2**32), write_end)
+            os.dup2(write_end, 1)  # the writer's stdout is the pipe
+            _writer(ledger, workdir, rng.randrange(2**32), 1)
         os.close(write_end)
         with os.fdopen(read_end, "rb") as pipe:
             assert pipe.readline() == b"ready\n"
