@@ -24,7 +24,7 @@ from typing import Any
 
 import pygit2
 
-from .entry import T_OBSERVATION, canonical_json, commit_message, parse_timestamp
+from .entry import T_OBSERVATION, canonical_json, commit_message, parse_timestamp, parse_trailers
 from .errors import CheckpointError, LedgerError, SigningError, StorageError
 from .location import resolve_ledger_dir
 from .store import LedgerStore
@@ -102,8 +102,6 @@ def is_observation(commit: pygit2.Commit) -> bool:
     message = commit.message
     if T_OBSERVATION + ":" not in message:
         return False
-    from .entry import parse_trailers
-
     return T_OBSERVATION in parse_trailers(message)
 
 

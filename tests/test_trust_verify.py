@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -47,10 +48,23 @@ def codes(report: VerifyReport) -> set[tuple[str, str]]:
     return {(f.code, f.subject) for f in report.problems}
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One checkpointed ledger per module, built with git isolated from the machine."""
+    base = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(base))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        (base / "work").mkdir()
+        populate(base / "ledger.git", base / "work")
+        write_checkpoint(base / "ledger.git")
+    return base / "ledger.git"
+
+
 @pytest.fixture
-def checkpointed(ledger_path: Path, workdir: Path) -> Path:
-    populate(ledger_path, workdir)
-    write_checkpoint(ledger_path)
+def checkpointed(template: Path, ledger_path: Path) -> Path:
+    """A fresh copy of the template: three sessions of five entries, one checkpoint."""
+    shutil.copytree(template, ledger_path, symlinks=True)
     return ledger_path
 
 
