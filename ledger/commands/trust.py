@@ -62,7 +62,7 @@ def verify_cmd(ctx: click.Context, since: str | None, as_json: bool, no_accept: 
 
     Re-hashes every object, checks each entry against its commit, each session against
     every checkpoint, and each checkpoint's signature; lists what it cannot vouch for.
-    Exit status: 0 clean, 1 problems found.
+    Exit status: 0 clean, 1 problems found (or no ledger there), 2 usage errors.
 
     \b
     Example:
