@@ -129,4 +129,4 @@ class CheckpointError(LedgerError):
 
 
 class SigningError(LedgerError):
-    """ssh-keygen could not sign a checkpoint (no key, unreadable key, bad config)."""
+    """ssh-keygen could not sign a checkpoint or an entry (no key, bad key, bad config)."""
