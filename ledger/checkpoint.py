@@ -524,6 +524,8 @@ def write_checkpoint(
         }
         payload = canonical_json(data)
         signature = sign_payload(key, payload) if sign and key is not None else None
+        # Every checkpoint writer holds our flock, so a ref lock seen now is a dead one's.
+        store._clear_stale_ref_lock(CHECKPOINT_REF)
         commit_id = _commit(repo, payload, signature, prev, sequence, marks, stamp)
         checkpoint = parse_checkpoint(repo, commit_id)
     accept_checkpoint(ledger, checkpoint)

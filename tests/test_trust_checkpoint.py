@@ -286,3 +286,18 @@ def test_entry_signing_without_a_key_is_refused_before_writing(ledger_path: Path
     with pytest.raises(SigningError, match="ledger.signingKey is not"):
         ChangeLogger(ledger_path, session_id="s").log("deployment", "v2")
     assert git(ledger_path, "rev-parse", "refs/heads/sessions/s") == tip
+
+
+def test_stale_checkpoint_ref_lock_is_recovered(ledger_path: Path) -> None:
+    import os
+    import time
+
+    ChangeLogger(ledger_path, session_id="s").log("deployment", "v1")
+    first = write_checkpoint(ledger_path)
+    lock = ledger_path / "refs" / "ledger" / "checkpoints.lock"
+    lock.write_text(first.id + "\n")  # left by a checkpoint writer killed mid-update
+    old = time.time() - 60
+    os.utime(lock, (old, old))
+    second = write_checkpoint(ledger_path)
+    assert second.previous == first.id and not lock.exists()
+    assert "stale ref lock checkpoints.lock" in (ledger_path / "ledger-recovery.log").read_text()
