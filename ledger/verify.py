@@ -444,6 +444,7 @@ def _check_entry_signatures(
     entries are signed, a later unsigned entry is a problem.
     """
     signed_seen = False
+    unsigned_before = 0
     for cid in reversed(walk.new_entry_commits):  # oldest first
         try:
             commit = repo[cid]
@@ -454,6 +455,7 @@ def _check_entry_signatures(
             continue  # reported as unreadable by the walk
         subject = f"entry {cid}"
         if signature is None:
+            unsigned_before += not signed_seen
             if signed_seen and allowed is not None:
                 out.problem(
                     "entry-unsigned",
@@ -474,6 +476,12 @@ def _check_entry_signatures(
             "wrong-namespace": "signature-namespace",
         }.get(result.problem, "signature-invalid")
         out.problem(code, subject, result.detail)
+    if signed_seen and unsigned_before:
+        out.note(
+            "unsigned-period",
+            _ref(sid),
+            f"{unsigned_before} entries before entry signing began are not signed",
+        )
 
 
 def _check_entry(

@@ -263,6 +263,12 @@ def test_entry_commits_are_signed_when_asked_and_checked(signed_ledger: Path, tm
     report = verify_ledger(signed_ledger)
     assert report.ok, report.problems
     assert report.signed_entries == 3
+    notes = {(f.code, f.subject, f.message) for f in report.unvouched}
+    assert (
+        "unsigned-period",
+        "refs/heads/sessions/s1",
+        "2 entries before entry signing began are not signed",
+    ) in notes
     # An entry signed by a key that is not allowed is named.
     mallory = keypair(tmp_path, "mallory")
     git(signed_ledger, "config", "ledger.signingKey", str(mallory))
