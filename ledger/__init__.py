@@ -4,6 +4,7 @@ Every action an agent records becomes a commit on ``refs/heads/sessions/<session
 dedicated bare repository, so ``git log`` and ``git show`` read the ledger directly.
 """
 
+from .checkpoint import write_checkpoint
 from .entry import Entry
 from .errors import LedgerError
 from .logger import ChangeLogger
@@ -11,6 +12,7 @@ from .metrics import LogMetrics
 from .storage import LogStorage
 from .types import ChangeType, LogLevel
 from .undo import Restorer
+from .verify import verify_ledger
 
 __version__ = "0.1.0"
 
@@ -23,4 +25,6 @@ __all__ = [
     "LogMetrics",
     "LogStorage",
     "Restorer",
+    "verify_ledger",
+    "write_checkpoint",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+from collections.abc import Callable
 
 import pygit2
 
@@ -49,12 +50,17 @@ def state_from_bytes(sink: ObjectSink, data: bytes, max_bytes: int) -> State:
 
 
 def state_from_disk(
-    repo: pygit2.Repository, sink: ObjectSink, path: str, max_bytes: int
+    repo: pygit2.Repository,
+    sink: ObjectSink,
+    path: str,
+    max_bytes: int,
+    transform: Callable[[bytes], bytes] | None = None,
 ) -> State | None:
     """Read a file's current state without following a final symlink; None if absent.
 
     A symlink is recorded as git records one (its target as the blob, mode 120000).
-    Large files are hashed or streamed into a blob without being read into memory.
+    Large files are hashed or streamed into a blob without being read into memory, unless
+    ``transform`` (e.g. secret redaction) must see the content before it is stored.
     """
     try:
         st = os.lstat(path)
@@ -70,12 +76,14 @@ def state_from_disk(
     mode = MODE_EXEC if st.st_mode & 0o111 else MODE_BLOB
     if st.st_size > max_bytes:
         return State(bytes(pygit2.hashfile(path).raw), st.st_size, mode, stored=False)
-    if st.st_size > STREAM_THRESHOLD:
+    if st.st_size > STREAM_THRESHOLD and transform is None:
         # libgit2 streams the file; the blob goes loose even during a batch.
         return State(bytes(repo.create_blob_fromdisk(path).raw), st.st_size, mode)
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as fh:
         data = fh.read()
+    if transform is not None:
+        data = transform(data)
     return State(sink.write(OBJ_BLOB, data), len(data), mode)
 
 

@@ -12,7 +12,8 @@ LedgerError
 │   ├── TimestampOrderError    a timestamp earlier than the session's last entry
 │   ├── NotARepositoryError    a path given as a git repository that is not one
 │   ├── AgentEventError        a coding agent's hook event that cannot be read
-│   └── HookEventError         a spooled git hook event that cannot be recorded
+│   ├── HookEventError         a spooled git hook event that cannot be recorded
+│   └── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -23,6 +24,8 @@ LedgerError
 ├── MaintenanceBusyError       another maintenance run holds the ledger's maintenance lock
 ├── HookInstallError           a git hook could not be installed, upgraded or removed
 ├── AgentSettingsError         an agent's settings file that cannot be read or written safely
+├── CheckpointError            the ledger no longer matches its last checkpoint
+├── SigningError               ssh-keygen could not sign (no key, bad key, bad config)
 └── StorageError               git refused a write (disk full, read-only, corrupt object)
     ├── GitUnavailableError    the git command-line tool is needed and cannot be run
     └── ArchiveError           an archive bundle is missing, unreadable or fails verification
@@ -71,6 +74,10 @@ class InvalidMetadataError(InvalidInputError):
 
 class TimestampOrderError(InvalidInputError):
     """An explicit timestamp earlier than the session's last entry."""
+
+
+class RedactionConfigError(InvalidInputError):
+    """A redaction rule in the ledger's config that cannot be used (e.g. a bad regex)."""
 
 
 class EntryNotFoundError(LedgerError, KeyError):
@@ -155,3 +162,11 @@ class HookInstallError(LedgerError):
 
 class AgentSettingsError(LedgerError):
     """An agent's settings file that cannot be read as JSON or written back safely."""
+
+
+class CheckpointError(LedgerError):
+    """A checkpoint cannot be written: the ledger no longer matches its last checkpoint."""
+
+
+class SigningError(LedgerError):
+    """ssh-keygen could not sign a checkpoint or an entry (no key, bad key, bad config)."""

@@ -19,6 +19,8 @@ from typing import Protocol
 
 import pygit2
 
+from .errors import StorageError
+
 OBJ_COMMIT = 1
 OBJ_TREE = 2
 OBJ_BLOB = 3
@@ -96,11 +98,28 @@ class LooseSink:
         self.repo = repo
 
     def write(self, obj_type: int, data: bytes) -> bytes:
-        return bytes(self.repo.odb.write(obj_type, data).raw)
+        try:
+            return bytes(self.repo.odb.write(obj_type, data).raw)
+        except (pygit2.GitError, OSError) as exc:
+            # libgit2 may report a stale, unrelated error here (seen on ENOSPC): say why.
+            raise StorageError(write_failure(Path(self.repo.path), exc)) from exc
 
     def read(self, oid: bytes) -> tuple[int, bytes]:
         obj_type, data = self.repo.odb.read(pygit2.Oid(raw=oid))
         return int(obj_type), bytes(data)
+
+
+def write_failure(path: Path, exc: BaseException) -> str:
+    """A one-line reason for a failed write into the repository at ``path``."""
+    try:
+        fs = os.statvfs(path)
+        if fs.f_bavail * fs.f_frsize < 64 * 1024 or (fs.f_files and fs.f_favail == 0):
+            return f"cannot write to the ledger at {path}: no space left on the device"
+    except OSError:
+        pass
+    if not os.access(path, os.W_OK):
+        return f"cannot write to the ledger at {path}: it is read-only"
+    return f"cannot write to the ledger at {path}: {exc}"
 
 
 class PackSink:

@@ -11,10 +11,11 @@ import secrets
 import shlex
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from .checkpoint import entry_signer
 from .content import (
     DEFAULT_MAX_CONTENT_BYTES,
     State,
@@ -57,6 +58,7 @@ from .names import (
     validate_agent_id,
     validate_session_id,
 )
+from .redact import Redactor
 from .store import LedgerStore, retry_cas
 from .types import ChangeType, LogLevel, change_type, log_level
 
@@ -147,6 +149,17 @@ class ChangeLogger:
         self._batch: _Batch | None = None
         self._last: tuple[bytes, dt.datetime] | None = None  # (tip, its timestamp)
         self._writes = 0
+        self._redactor: Redactor | None = None
+        self._sign: Callable[[bytes], bytes] | None = None  # ledger.signEntries
+
+    @property
+    def redactor(self) -> Redactor:
+        """The ledger's secret redactor (loaded on first use, with the entry signer)."""
+        if self._redactor is None:
+            self.store.ensure()
+            self._redactor = Redactor.for_ledger(self.ledger_dir, self.store.repo)
+            self._sign = entry_signer(self.ledger_dir, self.store.repo)
+        return self._redactor
 
     @property
     def branch(self) -> str:
@@ -188,20 +201,23 @@ class ChangeLogger:
         sink = self._sink()
         before: Given
         after: Given
+        notes: dict[str, list[str]] = {}
         if before_content is None:
             before = ABSENT if ctype is ChangeType.FILE_CREATE else UNKNOWN
         else:
             data = to_bytes(before_content, "before_content")
+            data = self._redact_file(path_text, "before", notes)(data)
             before = state_from_bytes(sink, data, self.max_content_bytes)
         if after_content is None:
             after = ABSENT if ctype is ChangeType.FILE_DELETE else UNKNOWN
         else:
             data = to_bytes(after_content, "after_content")
+            data = self._redact_file(path_text, "after", notes)(data)
             after = state_from_bytes(sink, data, self.max_content_bytes)
         if description is None:
             description = f"{_VERBS.get(ctype, ctype.value)} {path_text}"
         return self._record(
-            ctype, description, metadata, level, path_text, timestamp, before, after
+            ctype, description, metadata, level, path_text, timestamp, before, after, notes
         )
 
     def log_agent_decision(
@@ -298,10 +314,23 @@ class ChangeLogger:
         """
         full = self._disk_path(path)
         sink = self._sink()
-        before = state_from_disk(self.store.repo, sink, full, self.max_content_bytes)
+        notes: dict[str, list[str]] = {}
+        before = state_from_disk(
+            self.store.repo,
+            sink,
+            full,
+            self.max_content_bytes,
+            self._redact_file(path, "before", notes),
+        )
         tracked = TrackedFile(os.fspath(path))
         yield tracked
-        after = state_from_disk(self.store.repo, self._sink(), full, self.max_content_bytes)
+        after = state_from_disk(
+            self.store.repo,
+            self._sink(),
+            full,
+            self.max_content_bytes,
+            self._redact_file(path, "after", notes),
+        )
         if before == after:
             return
         if before is None:
@@ -319,6 +348,7 @@ class ChangeLogger:
             None,
             before if before is not None else ABSENT,
             after if after is not None else ABSENT,
+            notes,
         )
 
     @contextlib.contextmanager
@@ -384,6 +414,20 @@ class ChangeLogger:
         batch = self._batch
         return batch.sink if batch is not None else LooseSink(self.store.repo)
 
+    def _redact_file(
+        self, path: str | os.PathLike[str], which: str, notes: dict[str, list[str]]
+    ) -> Callable[[bytes], bytes]:
+        """A filter that redacts one file state's content, noting the rules that fired."""
+        name = os.fsdecode(os.fspath(path)) if isinstance(path, str | bytes | os.PathLike) else ""
+
+        def redact(data: bytes) -> bytes:
+            new, fired = self.redactor.file_content(name, data)
+            if fired:
+                notes[f"{which}_state"] = fired
+            return new
+
+        return redact
+
     def _disk_path(self, path: str | os.PathLike[str]) -> str:
         text = os.fspath(path)
         to_tree_path(text, self.workdir)  # validates the name
@@ -408,6 +452,7 @@ class ChangeLogger:
         timestamp: dt.datetime | None,
         before: Given = UNKNOWN,
         after: Given = UNKNOWN,
+        file_notes: Mapping[str, list[str]] | None = None,
     ) -> Entry:
         ctype = _change_type(ctype_in)
         level = log_level(level_in)
@@ -417,6 +462,8 @@ class ChangeLogger:
             raise InvalidInputError("metadata must be a mapping")
         meta = normalize_metadata(dict(metadata or {}))
         normalize_metadata(description)  # refuses lone surrogates
+        # Secrets are replaced before anything is hashed (file states were filtered earlier).
+        description, meta = self.redactor.entry_fields(description, meta, file_notes)
         if timestamp is not None:
             if not isinstance(timestamp, dt.datetime) or timestamp.tzinfo is None:
                 raise InvalidInputError("timestamp must be a timezone-aware datetime")
@@ -560,17 +607,17 @@ class ChangeLogger:
         blob = sink.write(OBJ_BLOB, canonical_json(entry.to_json_dict()))
         editor.set(ENTRY_FILE, blob)
         tree = editor.write()
-        commit = sink.write(
-            OBJ_COMMIT,
-            commit_bytes(
-                tree,
-                [parent] if parent else [],
-                self.agent_id,
-                self._email,
-                when,
-                entry_message(entry),
-            ),
+        raw = commit_bytes(
+            tree,
+            [parent] if parent else [],
+            self.agent_id,
+            self._email,
+            when,
+            entry_message(entry),
         )
+        if self._sign is not None:
+            raw = self._sign(raw)
+        commit = sink.write(OBJ_COMMIT, raw)
         entry = dataclasses.replace(entry, id=commit.hex())
         self._last = (commit, stamp)
         return entry, commit

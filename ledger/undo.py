@@ -705,10 +705,7 @@ def _last_changes(
         named = parse_trailers(commit.message).get(T_FILE)
         # A ledger commit changes at most the file its trailer names (trailer values are
         # never shortened); a commit without that trailer may have changed any of them.
-        if named is None:
-            candidates = sorted(remaining)
-        else:
-            candidates = [named] if named in remaining else []
+        candidates = sorted(remaining) if named is None else [p for p in (named,) if p in remaining]
         for path in candidates:
             now = here[path] if path in here else _tree_state(commit, path)
             before = _tree_state(parent, path)
