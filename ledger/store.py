@@ -8,14 +8,16 @@ session ref inside a libgit2 ref transaction. Readers take no locks.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import errno
 import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pygit2
 
@@ -40,6 +42,22 @@ _fsync_enabled = False
 _fsync_guard = threading.Lock()
 
 
+def _find_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - no C library to ask
+        return None
+    func = getattr(libc, "syncfs", None)
+    if func is None:  # pragma: no cover - not Linux
+        return None
+    func.argtypes = [ctypes.c_int]
+    func.restype = ctypes.c_int
+    return cast(Callable[[int], int], func)
+
+
+_SYNCFS = _find_syncfs()
+
+
 def enable_fsync() -> None:
     """Turn on libgit2's fsync of objects and refs (a process-wide libgit2 setting)."""
     global _fsync_enabled
@@ -47,6 +65,24 @@ def enable_fsync() -> None:
         if not _fsync_enabled:
             pygit2.settings.enable_fsync_gitdir(True)
             _fsync_enabled = True
+
+
+def sync_filesystem(path: Path) -> None:
+    """Make everything written so far under ``path`` durable.
+
+    One syncfs(2) of the ledger's filesystem, which on Linux costs a fraction of the
+    fsync of every object file, folder and ref that libgit2 would do. Where syncfs is
+    missing, libgit2's own fsync is on instead and this does nothing.
+    """
+    if _SYNCFS is None:
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise StorageError(f"cannot make writes to {path} durable: {os.strerror(err)}")
+    finally:
+        os.close(fd)
 
 
 class _Moved(Exception):
@@ -61,7 +97,7 @@ class LedgerStore:
         self.durable = durable
         self._local = threading.local()
         self._ready = False
-        if durable:
+        if durable and _SYNCFS is None:
             enable_fsync()
         if not create:
             check_existing(path)
@@ -172,6 +208,8 @@ class LedgerStore:
         refname = SESSION_REF_PREFIX + session_id
         self._clear_stale_ref_lock(refname)
         repo = self.repo
+        if self.durable:
+            sync_filesystem(self.path)  # the new objects are on disk before a ref names them
         try:
             with repo.transaction() as tx:
                 tx.lock_ref(refname)
@@ -186,6 +224,8 @@ class LedgerStore:
             return False
         except pygit2.GitError as exc:
             raise StorageError(f"cannot update {refname}: {exc}") from exc
+        if self.durable:
+            sync_filesystem(self.path)  # the ref and its reflog, before the caller is told
         return True
 
     def sessions(self) -> dict[str, bytes]:
