@@ -372,7 +372,7 @@ class ChangeLogger:
                 finally:
                     self._batch = None
                     self._flush(current)
-                    self._wrote()
+            self._wrote()
 
     def get_session_summary(self) -> dict[str, Any]:
         """Counts and times for this session, read back from its branch."""
@@ -519,10 +519,10 @@ class ChangeLogger:
                     if self.store.compare_and_swap(
                         self.session_id, new_tip, tip, f"ledger: {ctype.value}"
                     ):
-                        self._wrote()
-                        return entry
+                        break
                     self._last = None
-        raise AssertionError("unreachable")  # pragma: no cover
+        self._wrote()  # outside the session lock: it may start background maintenance
+        return entry
 
     def _last_time(self, sink: ObjectSink, tip: bytes | None) -> dt.datetime | None:
         if tip is None:
