@@ -358,6 +358,8 @@ class _Callbacks(pygit2.RemoteCallbacks):
                     _credential("reject", self.helper, self.interactive)
                     self.helper = {}
                 raise SyncError(f"authentication to {redact_url(url)} failed")
+            if self.helper:  # what worked for the previous connection of this operation
+                return pygit2.UserPass(self.helper["username"], self.helper["password"])
             fields = {"url": url}
             if username_from_url:
                 fields["username"] = username_from_url
@@ -369,6 +371,12 @@ class _Callbacks(pygit2.RemoteCallbacks):
                 f"{redact_url(url)} asks for a login and no git credential helper gave one"
             )
         raise SyncError(f"{redact_url(url)} asks for credentials git-ledger cannot provide")
+
+    def connection(self) -> _Callbacks:
+        """Start counting authentication attempts afresh for a new connection."""
+        self._ssh_tries = 0
+        self._pass_tries = 0
+        return self
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         self.updates[refname] = message
@@ -406,6 +414,7 @@ class PushResult:
     remote_ahead: list[str] = dataclasses.field(default_factory=list)
     diverged: dict[str, str] = dataclasses.field(default_factory=dict)
     rejected: dict[str, str] = dataclasses.field(default_factory=dict)
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -444,6 +453,19 @@ def _has(repo: pygit2.Repository, oid: bytes) -> bool:
     return pygit2.Oid(raw=oid) in repo.odb
 
 
+def _unsendable(repo: pygit2.Repository, ref: str, oid: bytes) -> str | None:
+    if not ref.startswith(SESSION_REF_PREFIX):
+        return None
+    try:
+        validate_session_id(ref[len(SESSION_REF_PREFIX) :])
+    except LedgerError:
+        return "not a valid session id"
+    obj = repo.get(pygit2.Oid(raw=oid))
+    if not isinstance(obj, pygit2.Commit):
+        return "does not point at a commit"
+    return None
+
+
 def _plan_push(
     repo: pygit2.Repository,
     local: dict[str, bytes],
@@ -454,6 +476,10 @@ def _plan_push(
     plan: list[tuple[str, str]] = []
     for ref in sorted(local):
         mine = local[ref]
+        why = _unsendable(repo, ref, mine)
+        if why:
+            result.skipped[ref] = why  # would make the guard refuse its whole batch
+            continue
         there = theirs.get(ref)
         if there == mine:
             result.up_to_date += 1
@@ -515,7 +541,7 @@ def push(
     result = PushResult(name, redact_url(url))
     cb = _Callbacks(url, interactive)
     try:
-        heads = _transport(repo, url).list_heads(callbacks=cb)
+        heads = _transport(repo, url).list_heads(callbacks=cb.connection())
     except pygit2.GitError as exc:
         raise SyncError(_redact_text(f"cannot reach {name} ({url}): {exc}", url)) from exc
     theirs = {h.name: bytes(h.oid.raw) for h in heads if h.name and _is_ledger_ref(h.name)}
@@ -528,7 +554,9 @@ def push(
         cb.remote_text.clear()
         try:
             # A fresh Remote per batch: libgit2 will not push on a connection opened to list.
-            _transport(repo, url).push([f"{src}:{dst}" for src, dst in chunk], callbacks=cb)
+            _transport(repo, url).push(
+                [f"{src}:{dst}" for src, dst in chunk], callbacks=cb.connection()
+            )
         except pygit2.GitError as exc:
             said = _remote_messages(cb)
             raise SyncError(
@@ -707,7 +735,7 @@ def pull(
         _transport(repo, _fetch_url(repo, name)).fetch(
             _fetch_specs(name),
             message=f"ledger: fetch {name}",
-            callbacks=cb,
+            callbacks=cb.connection(),
             prune=pygit2.enums.FetchPrune.PRUNE,
         )
     except pygit2.GitError as exc:

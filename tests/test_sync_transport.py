@@ -359,3 +359,27 @@ def test_pygit2_fetch_leaves_local_session_refs_alone(tmp_path: Path) -> None:
     sync.pull(b)
     assert _refs(b, S)[S + "same"] == mine[-1]
     assert os.path.exists(b / "config")
+
+
+def test_refs_the_remote_refuses_are_reported_one_by_one(
+    tmp_path: Path, daemon: tuple[str, Path]
+) -> None:
+    """A server-side policy (here a hook chained behind the guard) refuses a push."""
+    base_url, served = daemon
+    central = sync.init_central(served / "central.git")
+    chained = central / "hooks" / sync.GUARD_CHAINED
+    chained.write_text("#!/bin/sh\necho 'policy: robots may not push today' >&2\nexit 1\n")
+    chained.chmod(0o755)
+    ledger = tmp_path / "a.git"
+    _record(ledger, "s1", 1)
+    _record(ledger, "s2", 1)
+    sync.add_remote(ledger, "origin", f"{base_url}/central.git")
+    result = sync.push(ledger)
+    assert not result.ok and result.pushed == []
+    assert sorted(result.rejected) == [S + "s1", S + "s2"]
+    assert all("robots may not push today" in why for why in result.rejected.values())
+    out = run_cli("--ledger", str(ledger), "push", "--json")
+    assert out.returncode == 1 and '"ok": false' in out.stdout
+    assert _refs(central, S) == {}
+    chained.unlink()
+    assert sorted(sync.push(ledger).pushed) == [S + "s1", S + "s2"]

@@ -117,6 +117,7 @@ def _rows(result: Any, kind: str) -> list[tuple[str, str, str]]:
         rows += [(ref, "remote ahead", "pull to get it") for ref in result.remote_ahead]
         rows += [(ref, "diverged", f"sent as {copy}") for ref, copy in result.diverged.items()]
         rows += [(ref, "REJECTED", why) for ref, why in result.rejected.items()]
+        rows += [(ref, "not sent", why) for ref, why in result.skipped.items()]
     else:
         rows += [(ref, "new", "") for ref in result.created]
         rows += [(ref, "fast-forward", "") for ref in result.fast_forwarded]
