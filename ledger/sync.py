@@ -968,6 +968,9 @@ def _background_push(path: Path, name: str) -> int:
         if fd is None:
             return code  # another worker runs and will see the pending mark
         try:
+            with contextlib.suppress(OSError):  # who holds it, for people and tests
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
             rounds = 0
             while pending.exists() and rounds < 10:
                 rounds += 1
