@@ -8,6 +8,7 @@ distinct name on the receiving side, and a central ledger refuses rewrites with 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import errno
@@ -35,7 +36,7 @@ from .errors import (
 )
 from .location import LEDGER_CONFIG, ensure_ledger, is_ledger, resolve_ledger_dir
 from .names import SESSION_REF_PREFIX, validate_session_id
-from .store import LedgerStore
+from .store import LedgerStore, enable_fsync
 
 LEDGER_REF_PREFIX = "refs/ledger/"
 STAGING_PREFIX = "refs/ledger-remotes/"
@@ -168,7 +169,26 @@ class RemoteInfo:
 
 
 def _open(ledger_dir: str | os.PathLike[str] | None) -> LedgerStore:
-    return LedgerStore(resolve_ledger_dir(ledger_dir))
+    # Not durable per write: a pull makes what it wrote durable with one filesystem flush
+    # per step (see _flush_filesystem) instead of libgit2's fsync of every ref and reflog,
+    # which costs milliseconds per session on a bulk pull of thousands.
+    return LedgerStore(resolve_ledger_dir(ledger_dir), durable=False)
+
+
+def _flush_filesystem(path: Path) -> None:
+    """Make everything written under ``path`` durable with one syncfs(2) (else sync(2))."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        os.sync()
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = getattr(libc, "syncfs", None)
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def _fetch_specs(name: str) -> list[str]:
@@ -191,7 +211,7 @@ def add_remote(
     """
     validate_remote_name(name)
     _check_url(url)
-    store = LedgerStore(resolve_ledger_dir(ledger_dir), create=True)
+    store = LedgerStore(resolve_ledger_dir(ledger_dir), create=True, durable=False)
     repo = store.repo
     if name in _names(repo):
         raise InvalidRemoteError(f"remote {name} already exists")
@@ -262,6 +282,12 @@ def _remote_url(repo: pygit2.Repository, name: str) -> str:
 
 def _fetch_url(repo: pygit2.Repository, name: str) -> str:
     return str(repo.remotes[name].url or "")
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith("file://") or ("://" not in url and (
+        url.startswith(("/", ".", "~")) or ":" not in url
+    ))
 
 
 def _transport(repo: pygit2.Repository, url: str) -> pygit2.Remote:
@@ -539,6 +565,10 @@ def push(
     name = _pick_remote(repo, remote)
     url = _remote_url(repo, name)
     result = PushResult(name, redact_url(url))
+    if _is_local(url):
+        # libgit2 writes a local remote from this process, objects and refs interleaved:
+        # fsync each write as a git server would, rather than flush afterwards.
+        enable_fsync()
     cb = _Callbacks(url, interactive)
     try:
         heads = _transport(repo, url).list_heads(callbacks=cb.connection())
@@ -741,6 +771,9 @@ def pull(
     except pygit2.GitError as exc:
         raise SyncError(_redact_text(f"cannot fetch from {name} ({url}): {exc}", url)) from exc
     cb.approve()
+    # The fetched objects (and staging refs) reach the disk before any session ref of
+    # ours points at them.
+    _flush_filesystem(store.path)
     stage = f"{STAGING_PREFIX}{name}/"
     puller = _Puller(store, name, result, lock_timeout)
     machine = machine_name(repo)
@@ -767,6 +800,8 @@ def pull(
             result.up_to_date += 1  # our own diverged session, as we pushed it
             continue
         puller.take(local_name, theirs)
+    if result.created or result.fast_forwarded or result.diverged:
+        _flush_filesystem(store.path)
     return result
 
 
