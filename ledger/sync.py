@@ -285,9 +285,9 @@ def _fetch_url(repo: pygit2.Repository, name: str) -> str:
 
 
 def _is_local(url: str) -> bool:
-    return url.startswith("file://") or ("://" not in url and (
-        url.startswith(("/", ".", "~")) or ":" not in url
-    ))
+    return url.startswith("file://") or (
+        "://" not in url and (url.startswith(("/", ".", "~")) or ":" not in url)
+    )
 
 
 def _transport(repo: pygit2.Repository, url: str) -> pygit2.Remote:
@@ -576,6 +576,21 @@ def push(
         raise SyncError(_redact_text(f"cannot reach {name} ({url}): {exc}", url)) from exc
     theirs = {h.name: bytes(h.oid.raw) for h in heads if h.name and _is_ledger_ref(h.name)}
     local = _local_refs(repo, exclude_origin=name)
+    unknown = [
+        r for r in local if r in theirs and theirs[r] != local[r] and not _has(repo, theirs[r])
+    ]
+    if unknown:
+        # The remote holds history of ours that we have never seen: fetch it (into staging
+        # only) to tell "the remote is ahead" from "the histories diverged".
+        _fetch(
+            repo,
+            name,
+            _fetch_url(repo, name),
+            cb,
+            _fetch_specs(name)
+            if len(unknown) > 100
+            else [spec for ref in unknown for spec in _specs_for(name, ref)],
+        )
     plan = _plan_push(repo, local, theirs, machine_name(repo), result)
     done = 0
     for start in range(0, len(plan), batch_size):
@@ -638,6 +653,33 @@ class PullResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "ok": self.ok}
+
+
+def _specs_for(name: str, ref: str) -> list[str]:
+    """The refspec fetching one ledger ref into the remote's staging namespace."""
+    stage = f"{STAGING_PREFIX}{name}/"
+    if ref.startswith(SESSION_REF_PREFIX):
+        return [f"+{ref}:{stage}sessions/{ref[len(SESSION_REF_PREFIX) :]}"]
+    return [f"+{ref}:{stage}ledger/{ref[len(LEDGER_REF_PREFIX) :]}"]
+
+
+def _fetch(
+    repo: pygit2.Repository,
+    name: str,
+    url: str,
+    cb: _Callbacks,
+    specs: list[str],
+    prune: bool = False,
+) -> None:
+    try:
+        _transport(repo, url).fetch(
+            specs,
+            message=f"ledger: fetch {name}",
+            callbacks=cb.connection(),
+            prune=pygit2.enums.FetchPrune.PRUNE if prune else pygit2.enums.FetchPrune.NO_PRUNE,
+        )
+    except pygit2.GitError as exc:
+        raise SyncError(_redact_text(f"cannot fetch from {name} ({url}): {exc}", url)) from exc
 
 
 class _RefMoved(Exception):
@@ -761,15 +803,7 @@ def pull(
     url = _remote_url(repo, name)
     result = PullResult(name, redact_url(url))
     cb = _Callbacks(url, interactive)
-    try:
-        _transport(repo, _fetch_url(repo, name)).fetch(
-            _fetch_specs(name),
-            message=f"ledger: fetch {name}",
-            callbacks=cb.connection(),
-            prune=pygit2.enums.FetchPrune.PRUNE,
-        )
-    except pygit2.GitError as exc:
-        raise SyncError(_redact_text(f"cannot fetch from {name} ({url}): {exc}", url)) from exc
+    _fetch(repo, name, _fetch_url(repo, name), cb, _fetch_specs(name), prune=True)
     cb.approve()
     # The fetched objects (and staging refs) reach the disk before any session ref of
     # ours points at them.

@@ -383,3 +383,25 @@ def test_refs_the_remote_refuses_are_reported_one_by_one(
     assert _refs(central, S) == {}
     chained.unlink()
     assert sorted(sync.push(ledger).pushed) == [S + "s1", S + "s2"]
+
+
+def test_push_tells_a_remote_ahead_from_a_divergence_without_a_pull(tmp_path: Path) -> None:
+    central = sync.init_central(tmp_path / "central.git")
+    a, b = tmp_path / "a.git", tmp_path / "b.git"
+    _record(a, "s1", 1)
+    for ledger, machine in ((a, "host-a"), (b, "host-b")):
+        sync.add_remote(ledger, "origin", central.as_uri())
+        git(ledger, "config", "ledger.machine", machine)
+    sync.push(a)
+    sync.pull(b)
+    _record(b, "s1", 1)  # the session goes on on another machine
+    sync.push(b)
+    # A has never seen B's entry: the push finds out the remote is ahead, sends nothing.
+    result = sync.push(a)
+    assert result.remote_ahead == [S + "s1"] and not result.diverged and not result.pushed
+    # If A writes too, the histories really diverge: A's goes beside B's.
+    mine = _record(a, "s1", 1)
+    result = sync.push(a)
+    copy = S + f"s1--from-host-a-{mine[-1][:8]}"
+    assert result.diverged == {S + "s1": copy} and result.pushed == [copy]
+    fsck_clean(central)
