@@ -6,7 +6,8 @@ A machine's ledger of N sessions (each `--entries` entries, written with
 ChangeLogger.batch() and then packed once) is pushed to a fresh central ledger with
 `git ledger push`, and side by side, with the same settings and guard hook, with
 `git push URL 'refs/heads/sessions/*:refs/heads/sessions/*'`. Then a push with nothing
-new, a push after `--changed` sessions each gained an entry, and a pull of everything
+new, a push after one session gained an entry (an agent's steady state), a push after
+`--changed` sessions each gained an entry, and a pull of everything
 into an empty ledger against `git fetch` of the same refspec. Times are wall-clock seconds;
 ratio = git-ledger / git.
 """
@@ -27,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import sync  # noqa: E402
-from ledger.logger import ChangeLogger  # noqa: E402
+from ledger import sync
+from ledger.logger import ChangeLogger
 
 SPEC = "refs/heads/sessions/*:refs/heads/sessions/*"
 
@@ -72,9 +73,19 @@ def daemon(base: Path) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-         f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "git",
+            "daemon",
+            "--export-all",
+            "--enable=receive-pack",
+            "--reuseaddr",
+            f"--base-path={base}",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(200):
@@ -90,7 +101,9 @@ def daemon(base: Path) -> Iterator[str]:
 def count_refs(repo: Path) -> int:
     out = subprocess.run(
         ["git", "--git-dir", str(repo), "for-each-ref", "refs/heads/sessions/"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return len(out.splitlines())
 
@@ -132,21 +145,24 @@ def main() -> None:
                 rows.append(("push all", transport, timed(ours_push), timed(git_push)))
                 assert count_refs(ours) == count_refs(theirs) == args.sessions
                 rows.append(("push, nothing new", transport, timed(ours_push), timed(git_push)))
+                touch(ledger, 1)
+                rows.append(("push, 1 changed", transport, timed(ours_push), timed(git_push)))
                 touch(ledger, args.changed)
                 rows.append(
-                    (f"push, {args.changed} changed", transport, timed(ours_push),
-                     timed(git_push))
+                    (f"push, {args.changed} changed", transport, timed(ours_push), timed(git_push))
                 )
                 mine = root / f"pull-{transport}.git"
                 plain = root / f"fetch-{transport}.git"
                 git("init", "-q", "--bare", str(plain))
                 sync.add_remote(mine, "central", url(ours))
 
-                def ours_pull() -> None:
+                def ours_pull(mine: Path = mine) -> None:
                     res = sync.pull(mine, "central")
                     assert res.ok, res.skipped
 
-                def git_fetch(repo: Path = theirs, u: Callable[[Path], str] = url) -> None:
+                def git_fetch(
+                    repo: Path = theirs, u: Callable[[Path], str] = url, plain: Path = plain
+                ) -> None:
                     git("--git-dir", str(plain), "fetch", "-q", u(repo), SPEC)
 
                 rows.append(("pull all", transport, timed(ours_pull), timed(git_fetch)))

@@ -43,7 +43,7 @@ def _central_has(central: Path, ledger: Path) -> bool:
 
 
 def test_nothing_happens_without_a_configured_remote(tmp_path: Path) -> None:
-    ledger, central = _setup(tmp_path, auto=False)
+    ledger, _central = _setup(tmp_path, auto=False)
     assert sync.push_in_background(ledger) is False
     assert sync.push_in_background(tmp_path / "missing.git") is False
     assert not (ledger / "ledger-locks" / sync.PUSH_PENDING).exists()

@@ -19,13 +19,13 @@ from tests.conftest import ROOT, fsck_clean, git, run_cli
 S = "refs/heads/sessions/"
 
 
-def _push(src: Path, dest: Path, *specs: str, force: bool = False) -> subprocess.CompletedProcess[str]:
+def _push(
+    src: Path, dest: Path, *specs: str, force: bool = False
+) -> subprocess.CompletedProcess[str]:
     args = ["git", "--git-dir", str(src), "push", "--porcelain"]
     if force:
         args.append("--force")
-    return subprocess.run(
-        [*args, str(dest), *specs], capture_output=True, text=True, check=False
-    )
+    return subprocess.run([*args, str(dest), *specs], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture
@@ -85,8 +85,12 @@ def test_guard_refuses_a_force_push_even_when_git_would_allow_it(pair: tuple[Pat
     assert "pre-receive hook declined" in out.stdout
     assert git(central, "rev-parse", f"{S}s1").strip() == before
     # A rewritten history (not an ancestor either) is refused the same way.
-    git(ledger, "update-ref", "refs/heads/other", git(ledger, "commit-tree", "-m", "x",
-        f"{S}s1^{{tree}}").strip())
+    git(
+        ledger,
+        "update-ref",
+        "refs/heads/other",
+        git(ledger, "commit-tree", "-m", "x", f"{S}s1^{{tree}}").strip(),
+    )
     out = _push(ledger, central, f"refs/heads/other:{S}s1", force=True)
     assert out.returncode != 0 and "non-fast-forward" in out.stderr
     assert git(central, "rev-parse", f"{S}s1").strip() == before
@@ -110,8 +114,13 @@ def test_guard_refuses_foreign_refs_and_the_whole_push_with_them(
     ledger, central = pair
     logger = ChangeLogger(ledger_dir=ledger, session_id="s2", durable=False)
     logger.log("agent_decision", "more")
-    for target in ("refs/heads/main", "refs/tags/v1", "refs/replace/abc", "refs/notes/x",
-                   f"{S}nested/id"):
+    for target in (
+        "refs/heads/main",
+        "refs/tags/v1",
+        "refs/replace/abc",
+        "refs/notes/x",
+        f"{S}nested/id",
+    ):
         out = _push(ledger, central, f"{S}s2:{S}s2", f"{S}s1:{target}")
         assert out.returncode != 0
         assert f"refused {target}:" in out.stderr
@@ -130,8 +139,13 @@ def test_guard_accepts_new_sessions_fast_forwards_and_ledger_refs(
     logger.log("agent_decision", "later")
     ChangeLogger(ledger_dir=ledger, session_id="s3", durable=False).log("deployment", "x")
     git(ledger, "update-ref", "refs/ledger/checkpoints", f"{S}s3")
-    out = _push(ledger, central, f"{S}s1:{S}s1", f"{S}s3:{S}s3",
-                "refs/ledger/checkpoints:refs/ledger/checkpoints")
+    out = _push(
+        ledger,
+        central,
+        f"{S}s1:{S}s1",
+        f"{S}s3:{S}s3",
+        "refs/ledger/checkpoints:refs/ledger/checkpoints",
+    )
     assert out.returncode == 0, out.stderr
     for ref in (f"{S}s1", f"{S}s3", "refs/ledger/checkpoints"):
         assert git(central, "rev-parse", ref) == git(ledger, "rev-parse", ref)
@@ -151,7 +165,10 @@ def test_guard_runs_without_git_ledger_installed(pair: tuple[Path, Path], tmp_pa
     env = {**os.environ, "PATH": str(bin_dir), "PYTHONPATH": ""}
     proc = subprocess.run(
         ["git", "--git-dir", str(ledger), "push", "--force", str(central), f"{S}s1~2:{S}s1"],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode != 0 and "non-fast-forward update" in proc.stderr
 
@@ -166,9 +183,10 @@ def test_push_sends_a_diverged_ledger_ref_under_its_own_name(pair: tuple[Path, P
     result = sync.push(ledger, "central")
     copy = f"refs/ledger/marker--from-m-{other[:8]}"
     assert result.diverged == {"refs/ledger/marker": copy} and result.pushed == [copy]
-    assert git(central, "rev-parse", "refs/ledger/marker").strip() == git(
-        central, "rev-parse", f"{S}s1~2"
-    ).strip()
+    assert (
+        git(central, "rev-parse", "refs/ledger/marker").strip()
+        == git(central, "rev-parse", f"{S}s1~2").strip()
+    )
     assert git(central, "rev-parse", copy).strip() == other
 
 

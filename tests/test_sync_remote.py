@@ -52,9 +52,7 @@ def test_add_list_remove(tmp_path: Path) -> None:
     assert git(ledger, "rev-parse", f"{S}s")  # sessions stay
 
 
-@pytest.mark.parametrize(
-    "name", ["", "-x", "a/b", "a..b", "a b", "x.lock", "n" * 41, "a:b", "ä"]
-)
+@pytest.mark.parametrize("name", ["", "-x", "a/b", "a..b", "a b", "x.lock", "n" * 41, "a:b", "ä"])
 def test_bad_remote_names_are_refused(tmp_path: Path, name: str) -> None:
     ledger = _ledger(tmp_path / "l.git", "s")
     before = (ledger / "config").read_bytes()
@@ -125,8 +123,15 @@ def test_cli_remote_push_pull_round_trip(tmp_path: Path) -> None:
 
 def test_every_sync_command_is_documented() -> None:
     text = (ROOT / "docs" / "cli.md").read_text()
-    for command in ("remote add", "remote list", "remote remove", "remote init-central",
-                    "remote install-guard", "push", "pull"):
+    for command in (
+        "remote add",
+        "remote list",
+        "remote remove",
+        "remote init-central",
+        "remote install-guard",
+        "push",
+        "pull",
+    ):
         assert f"### git ledger {command}\n" in text, command
     for command in ("remote", "push", "pull"):
         help_text = run_cli(command, "--help").stdout
@@ -211,7 +216,8 @@ def http_central(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
     central = sync.init_central(root / "c.git")
     seen: list[str] = []
     handler = type(
-        "Handler", (_GitHTTP,),
+        "Handler",
+        (_GitHTTP,),
         {"root": root, "expected": base64.b64encode(b"robot:s3cret-token").decode(), "seen": seen},
     )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -40,16 +40,27 @@ def daemon(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         port = _free_port()
         proc = subprocess.Popen(
             [
-                "git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-                f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}",
-                "--timeout=60", "--init-timeout=10", "--informative-errors", str(base),
+                "git",
+                "daemon",
+                "--export-all",
+                "--enable=receive-pack",
+                "--reuseaddr",
+                f"--base-path={base}",
+                "--listen=127.0.0.1",
+                f"--port={port}",
+                "--timeout=60",
+                "--init-timeout=10",
+                "--informative-errors",
+                str(base),
             ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.2),
             ):
                 break
             time.sleep(0.05)
@@ -154,7 +165,9 @@ def test_pull_never_touches_refs_outside_the_ledger_namespaces(tmp_path: Path) -
     names = set(_refs(b))
     assert S + "s1" in names and "refs/heads/main" not in names
     assert not any(n.startswith("refs/tags/") for n in names)
-    assert not any(n.startswith(("refs/heads/main", "refs/ledger-remotes/origin/heads")) for n in names)
+    assert not any(
+        n.startswith(("refs/heads/main", "refs/ledger-remotes/origin/heads")) for n in names
+    )
     # And a push sends only ledger refs.
     git(b, "update-ref", "refs/heads/private", git(b, "rev-parse", S + "s2").strip())
     sync.push(b)
@@ -280,9 +293,20 @@ def test_interrupted_push_leaves_valid_state_and_the_next_push_finishes(
     _many(ledger, total)
     sync.add_remote(ledger, "origin", f"{base_url}/central.git")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "--ledger", str(ledger), "push", "--batch-size",
-         "10", "--progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ledger",
+            "--ledger",
+            str(ledger),
+            "push",
+            "--batch-size",
+            "10",
+            "--progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()
@@ -405,3 +429,27 @@ def test_push_tells_a_remote_ahead_from_a_divergence_without_a_pull(tmp_path: Pa
     copy = S + f"s1--from-host-a-{mine[-1][:8]}"
     assert result.diverged == {S + "s1": copy} and result.pushed == [copy]
     fsck_clean(central)
+
+
+def test_ledger_refs_fast_forward_or_are_kept_beside_ours(tmp_path: Path) -> None:
+    central = sync.init_central(tmp_path / "central.git")
+    a, b = tmp_path / "a.git", tmp_path / "b.git"
+    _record(a, "s", 2)
+    _record(b, "t", 1)
+    git(a, "update-ref", "refs/ledger/checkpoints", f"{S}s~1")
+    git(a, "update-ref", "refs/ledger/marks", f"{S}s")
+    sync.add_remote(a, "origin", central.as_uri())
+    sync.push(a)
+    git(a, "update-ref", "refs/ledger/checkpoints", f"{S}s")  # a checkpoint chain grows
+    sync.push(a)
+    assert git(central, "rev-parse", "refs/ledger/checkpoints") == git(a, "rev-parse", f"{S}s")
+    # b has a checkpoint chain of its own.
+    git(b, "update-ref", "refs/ledger/checkpoints", f"{S}t")
+    sync.add_remote(b, "origin", central.as_uri())
+    result = sync.pull(b)
+    kept = "refs/ledger/checkpoints--from-origin-" + git(a, "rev-parse", f"{S}s")[:8]
+    assert result.diverged == {"refs/ledger/checkpoints": kept}
+    assert "refs/ledger/marks" in result.created
+    assert git(b, "rev-parse", "refs/ledger/checkpoints") == git(b, "rev-parse", f"{S}t")
+    assert git(b, "rev-parse", kept) == git(a, "rev-parse", f"{S}s")
+    fsck_clean(b)
