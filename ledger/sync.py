@@ -502,13 +502,13 @@ def _plan_push(
     plan: list[tuple[str, str]] = []
     for ref in sorted(local):
         mine = local[ref]
-        why = _unsendable(repo, ref, mine)
-        if why:
-            result.skipped[ref] = why  # would make the guard refuse its whole batch
-            continue
         there = theirs.get(ref)
         if there == mine:
             result.up_to_date += 1
+            continue
+        why = _unsendable(repo, ref, mine)
+        if why:
+            result.skipped[ref] = why  # would make the guard refuse its whole batch
         elif there is None or _descends(repo, mine, there):
             plan.append((ref, ref))
         elif _has(repo, there) and _descends(repo, there, mine):
@@ -736,6 +736,10 @@ class _Puller:
     def take(self, ref: str, theirs: bytes) -> None:
         """Bring one incoming ref into the ledger without moving any ref backwards."""
         result = self.result
+        if self.local.get(ref) == theirs:
+            # Already here; a writer can only have moved it forward since. No lock needed.
+            result.up_to_date += 1
+            return
         try:
             with self._locked(ref):
                 mine = self._tip(ref)
