@@ -680,6 +680,10 @@ def _fetch(
         )
     except pygit2.GitError as exc:
         raise SyncError(_redact_text(f"cannot fetch from {name} ({url}): {exc}", url)) from exc
+    finally:
+        # libgit2 records the URL, userinfo and all, in FETCH_HEAD; the ledger needs none of it.
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(repo.path, "FETCH_HEAD"))
 
 
 class _RefMoved(Exception):

@@ -258,8 +258,11 @@ def test_https_style_push_and_pull_with_a_credential_helper(
     assert sorted(result.pushed) == [S + "web1", S + "web2"] and result.ok
     assert git(central, "rev-parse", S + "web1") == git(a, "rev-parse", S + "web1")
     b = tmp_path / "b.git"
-    sync.add_remote(b, "origin", url)
+    sync.add_remote(b, "origin", url.replace("http://", "http://robot@"))
     assert sorted(sync.pull(b, interactive=False).created) == [S + "web1", S + "web2"]
+    for path in b.rglob("*"):  # the login name stays in the remote's URL in config only
+        if path.is_file() and path.name != "config":
+            assert b"robot@" not in path.read_bytes(), path
     actions = log.read_text().split()
     assert "get" in actions and "store" in actions  # approved after it worked
     assert any(h.startswith("Basic ") for h in seen)
