@@ -57,7 +57,6 @@ CENTRAL_CONFIG = {
     "receive.fsckObjects": "true",
 }
 _REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
-_ZERO = b"\0" * 20
 # Variables git sets for hooks that would point a child git at the wrong repository.
 _REPO_ENV = (
     "GIT_DIR",
