@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pygit2
+from pygit2.ffi import ffi
 
 from .errors import (
     InvalidRemoteError,
@@ -396,6 +397,16 @@ class _Callbacks(pygit2.RemoteCallbacks):
                 f"{redact_url(url)} asks for a login and no git credential helper gave one"
             )
         raise SyncError(f"{redact_url(url)} asks for credentials git-ledger cannot provide")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pygit2 plugs in a certificate callback that, passed through, accepts any SSH host
+        # key. Unplugged, libgit2 checks for itself: the CA store for HTTPS, and
+        # ~/.ssh/known_hosts for SSH, refusing a host that is unknown or changed its key.
+        if name == "remote_callbacks":
+            value.certificate_check = ffi.NULL
+        elif name in ("push_options", "fetch_options"):
+            value.callbacks.certificate_check = ffi.NULL
+        super().__setattr__(name, value)
 
     def connection(self) -> _Callbacks:
         """Start counting authentication attempts afresh for a new connection."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from ledger import sync
@@ -66,9 +67,10 @@ def ssh_server(
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
     assert SSHD is not None
     server = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     sock = tmp_path / "agent.sock"
+    old_home = pygit2.settings.homedir
     agent = subprocess.Popen(
         ["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -86,8 +88,11 @@ def ssh_server(
         host_key = (etc / "host.pub").read_text().split()
         (known / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
         monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        # libgit2 reads known_hosts under the home it saw when it was loaded.
+        pygit2.settings.homedir = str(isolated_git)
         yield f"ssh://{getpass.getuser()}@127.0.0.1:{port}", tmp_path
     finally:
+        pygit2.settings.homedir = old_home
         for proc in (server, agent):
             proc.terminate()
             try:
@@ -95,8 +100,6 @@ def ssh_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        assert server.stderr is not None
-        server.stderr.close()
 
 
 def test_push_and_pull_over_ssh_with_the_agent(ssh_server: tuple[str, Path]) -> None:
@@ -148,3 +151,15 @@ def test_no_agent_and_no_key_fails_cleanly(
     with pytest.raises(sync.SyncError) as info:
         sync.push(a, interactive=False)
     assert "SSH authentication" in str(info.value) and "@" not in str(info.value)
+
+
+def test_an_unknown_host_key_is_refused(ssh_server: tuple[str, Path], isolated_git: Path) -> None:
+    base, tmp_path = ssh_server
+    a = tmp_path / "a.git"
+    ChangeLogger(ledger_dir=a, session_id="s", durable=False).log("deployment", "x")
+    central = sync.init_central(tmp_path / "central.git")
+    sync.add_remote(a, "origin", f"{base}{central}")
+    (isolated_git / ".ssh" / "known_hosts").write_text("")
+    with pytest.raises(sync.SyncError):
+        sync.push(a, interactive=False)
+    assert git(central, "for-each-ref") == ""
