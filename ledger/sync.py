@@ -873,7 +873,8 @@ def _own_copy(repo: pygit2.Repository, ref: str, theirs: bytes, machine: str) ->
 def guard_script() -> str:
     """The text of the pre-receive guard shipped in ``hooks/pre-receive``."""
     here = Path(__file__).resolve().parent
-    for candidate in (here / "hooks" / "pre-receive", here.parent / "hooks" / "pre-receive"):
+    # Installed: ledger/_hooks (see pyproject.toml); in a source tree: hooks/ at the top.
+    for candidate in (here / "_hooks" / "pre-receive", here.parent / "hooks" / "pre-receive"):
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
     raise SyncError("the pre-receive guard is missing from this installation of git-ledger")
