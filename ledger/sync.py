@@ -8,7 +8,6 @@ distinct name on the receiving side, and a central ledger refuses rewrites with 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import datetime as dt
 import errno
@@ -37,7 +36,7 @@ from .errors import (
 )
 from .location import LEDGER_CONFIG, ensure_ledger, is_ledger, resolve_ledger_dir
 from .names import SESSION_REF_PREFIX, validate_session_id
-from .store import LedgerStore, enable_fsync
+from .store import LedgerStore, enable_fsync, sync_filesystem
 
 LEDGER_REF_PREFIX = "refs/ledger/"
 STAGING_PREFIX = "refs/ledger-remotes/"
@@ -169,26 +168,7 @@ class RemoteInfo:
 
 
 def _open(ledger_dir: str | os.PathLike[str] | None) -> LedgerStore:
-    # Not durable per write: a pull makes what it wrote durable with one filesystem flush
-    # per step (see _flush_filesystem) instead of libgit2's fsync of every ref and reflog,
-    # which costs milliseconds per session on a bulk pull of thousands.
-    return LedgerStore(resolve_ledger_dir(ledger_dir), durable=False)
-
-
-def _flush_filesystem(path: Path) -> None:
-    """Make everything written under ``path`` durable with one syncfs(2) (else sync(2))."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        os.sync()
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syncfs = getattr(libc, "syncfs", None)
-        if syncfs is None or syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
+    return LedgerStore(resolve_ledger_dir(ledger_dir))
 
 
 def _fetch_specs(name: str) -> list[str]:
@@ -825,7 +805,7 @@ def pull(
     cb.approve()
     # The fetched objects (and staging refs) reach the disk before any session ref of
     # ours points at them.
-    _flush_filesystem(store.path)
+    sync_filesystem(store.path)
     stage = f"{STAGING_PREFIX}{name}/"
     puller = _Puller(store, name, result, lock_timeout)
     machine = machine_name(repo)
@@ -853,7 +833,7 @@ def pull(
             continue
         puller.take(local_name, theirs)
     if result.created or result.fast_forwarded or result.diverged:
-        _flush_filesystem(store.path)
+        sync_filesystem(store.path)
     return result
 
 
