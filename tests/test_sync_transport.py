@@ -453,3 +453,31 @@ def test_ledger_refs_fast_forward_or_are_kept_beside_ours(tmp_path: Path) -> Non
     assert git(b, "rev-parse", "refs/ledger/checkpoints") == git(b, "rev-parse", f"{S}t")
     assert git(b, "rev-parse", kept) == git(a, "rev-parse", f"{S}s")
     fsck_clean(b)
+
+
+def test_what_arrives_verifies_clean_with_checkpoints_from_both_sides(tmp_path: Path) -> None:
+    from ledger.checkpoint import CHECKPOINT_REF, write_checkpoint
+    from ledger.verify import verify_ledger
+
+    central = sync.init_central(tmp_path / "central.git")
+    a, b = tmp_path / "a.git", tmp_path / "b.git"
+    _record(a, "a1", 2)
+    _record(a, "a2", 1)
+    write_checkpoint(a, sign=False)
+    sync.add_remote(a, "origin", central.as_uri())
+    assert CHECKPOINT_REF in sync.push(a).pushed
+    assert verify_ledger(central).ok
+    _record(b, "b1", 1)
+    write_checkpoint(b, sign=False)  # b's own chain: diverges from a's
+    sync.add_remote(b, "origin", central.as_uri())
+    result = sync.pull(b)
+    assert sorted(result.created) == [S + "a1", S + "a2"]
+    assert list(result.diverged) == [CHECKPOINT_REF]
+    report = verify_ledger(b)
+    assert report.ok, [f.to_dict() for f in report.problems]
+    assert report.sessions == 3
+    # b's checkpoint chain is sent beside a's on the central, which still verifies.
+    pushed = sync.push(b)
+    assert list(pushed.diverged) == [CHECKPOINT_REF] and S + "b1" in pushed.pushed
+    report = verify_ledger(central)
+    assert report.ok, [f.to_dict() for f in report.problems]
