@@ -13,7 +13,8 @@ LedgerError
 │   ├── NotARepositoryError    a path given as a git repository that is not one
 │   ├── AgentEventError        a coding agent's hook event that cannot be read
 │   ├── HookEventError         a spooled git hook event that cannot be recorded
-│   └── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
+│   ├── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
+│   └── InvalidRemoteError     an unknown or invalid remote name, or a URL holding a password
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -26,9 +27,10 @@ LedgerError
 ├── AgentSettingsError         an agent's settings file that cannot be read or written safely
 ├── CheckpointError            the ledger no longer matches its last checkpoint
 ├── SigningError               ssh-keygen could not sign (no key, bad key, bad config)
-└── StorageError               git refused a write (disk full, read-only, corrupt object)
-    ├── GitUnavailableError    the git command-line tool is needed and cannot be run
-    └── ArchiveError           an archive bundle is missing, unreadable or fails verification
+├── StorageError               git refused a write (disk full, read-only, corrupt object)
+│   ├── GitUnavailableError    the git command-line tool is needed and cannot be run
+│   └── ArchiveError           an archive bundle is missing, unreadable or fails verification
+└── SyncError                  a remote could not be reached, or a push or pull failed
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class TimestampOrderError(InvalidInputError):
 
 class RedactionConfigError(InvalidInputError):
     """A redaction rule in the ledger's config that cannot be used (e.g. a bad regex)."""
+
+
+class InvalidRemoteError(InvalidInputError):
+    """A remote name that is unknown or invalid, or a URL that would store a password."""
 
 
 class EntryNotFoundError(LedgerError, KeyError):
@@ -170,3 +176,7 @@ class CheckpointError(LedgerError):
 
 class SigningError(LedgerError):
     """ssh-keygen could not sign a checkpoint or an entry (no key, bad key, bad config)."""
+
+
+class SyncError(LedgerError):
+    """A remote could not be reached or refused a transfer (URLs carry no credentials)."""
