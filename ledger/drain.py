@@ -644,6 +644,10 @@ def drain(
         total.failed += part.failed
         total.kept += part.kept
         total.busy = total.busy or part.busy
+    if total.entries:
+        from .sync import push_in_background  # deferred: most ledgers have no remote
+
+        push_in_background(ledger)  # no-op unless ledger.autoPush names a remote
     return total
 
 

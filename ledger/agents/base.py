@@ -386,11 +386,20 @@ def note(ledger_dir: str | os.PathLike[str] | None, agent: str, message: str) ->
             fh.write(f"{stamp} {' '.join(message.split())}\n")
 
 
+# Events after which a ledger with ``ledger.autoPush`` set pushes in the background.
+PUSH_AFTER = frozenset({"SessionEnd", "Stop"})
+
+
 def run_hook(adapter: Adapter, raw: bytes, ledger_dir: str | os.PathLike[str] | None) -> Outcome:
     """Handle one event as a hook must: never raise, note what could not be recorded."""
     try:
         event = parse_event(raw)
-        return adapter.handle(event, ledger_dir)
+        outcome = adapter.handle(event, ledger_dir)
+        if outcome.status == "recorded" and outcome.event in PUSH_AFTER:
+            from ..sync import push_in_background  # deferred: only needed at a session's end
+
+            push_in_background(ledger_dir)  # no-op unless ledger.autoPush names a remote
+        return outcome
     except AgentEventError as exc:
         note(ledger_dir, adapter.name, f"malformed event: {exc}")
         return Outcome("failed", "", f"malformed event: {exc}")
