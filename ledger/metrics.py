@@ -34,6 +34,7 @@ from .storage import (
     _tree_size,
     is_observation,
     loose_objects,
+    maintenance_paused,
     packs,
     run_git,
     session_commits,
@@ -259,8 +260,10 @@ class LogMetrics:
         if bad:
             return False, f"unreadable session tip(s): {', '.join(sorted(bad)[:5])}"
         if deep:
-            proc = run_git(self.ledger_dir, "fsck", "--connectivity-only", "--no-dangling",
-                           check=False)
+            with maintenance_paused(self.ledger_dir):
+                proc = run_git(
+                    self.ledger_dir, "fsck", "--connectivity-only", "--no-dangling", check=False
+                )
             if proc.returncode != 0:
                 lines = (proc.stdout + proc.stderr).strip().splitlines()
                 return False, f"git fsck failed: {lines[0] if lines else proc.returncode}"
@@ -276,40 +279,54 @@ class LogMetrics:
         try:
             metrics = self.get_metrics(window_hours)
         except LedgerError as exc:
-            return {"status": "critical", "message": f"ledger unreadable: {exc}",
-                    "checks": {}, "metrics": None}
+            return {
+                "status": "critical",
+                "message": f"ledger unreadable: {exc}",
+                "checks": {},
+                "metrics": None,
+            }
         th = self.thresholds
         checks: dict[str, dict[str, Any]] = {}
         rate = metrics["error_rate"]
         checks["error_rate"] = _grade(
-            rate, th.error_rate_warning, th.error_rate_critical,
+            rate,
+            th.error_rate_warning,
+            th.error_rate_critical,
             f"error rate {rate:.1f}% over {window_hours:g}h "
             f"({metrics['errors']} of {metrics['total_changes']})",
         )
         used = metrics["storage"]["usage_percentage"]
         checks["storage"] = _grade(
-            used, th.storage_warning, th.storage_critical,
+            used,
+            th.storage_warning,
+            th.storage_critical,
             f"storage at {used:.1f}% of {self.max_storage_mb:g} MB",
         )
         idle = metrics["seconds_since_last_entry"]
         if idle is None:
-            checks["activity"] = {"status": "warning", "value": None,
-                                  "message": "no entries yet"}
+            checks["activity"] = {"status": "warning", "value": None, "message": "no entries yet"}
         else:
             checks["activity"] = _grade(
-                idle / 3600, th.idle_warning_hours, th.idle_critical_hours,
+                idle / 3600,
+                th.idle_warning_hours,
+                th.idle_critical_hours,
                 f"last entry {_ago(idle)} ago",
             )
         try:
             ok, text = self.check_integrity(deep)
         except LedgerError as exc:
             ok, text = False, str(exc)
-        checks["integrity"] = {"status": "healthy" if ok else "critical", "value": ok,
-                               "message": text}
+        checks["integrity"] = {
+            "status": "healthy" if ok else "critical",
+            "value": ok,
+            "message": text,
+        }
         worst = max((c["status"] for c in checks.values()), key=HEALTH_CODES.__getitem__)
         problems = [c["message"] for c in checks.values() if c["status"] != "healthy"]
-        message = "; ".join(problems) if problems else "all checks passed: " + "; ".join(
-            c["message"] for c in checks.values()
+        message = (
+            "; ".join(problems)
+            if problems
+            else "all checks passed: " + "; ".join(c["message"] for c in checks.values())
         )
         return {"status": worst, "message": message, "checks": checks, "metrics": metrics}
 
@@ -342,8 +359,9 @@ def _key(commit: pygit2.Commit) -> tuple[str, str, str]:
     )
 
 
-def _grade(value: float, warning: float | None, critical: float | None,
-           message: str) -> dict[str, Any]:
+def _grade(
+    value: float, warning: float | None, critical: float | None, message: str
+) -> dict[str, Any]:
     status = "healthy"
     if critical is not None and value >= critical:
         status = "critical"
@@ -375,7 +393,8 @@ class LedgerCollector(Collector):
         started = time.perf_counter()
         m = self.metrics
         entries = CounterMetricFamily(
-            f"{PREFIX}_entries", "Entries recorded in the ledger (archived sessions leave).",
+            f"{PREFIX}_entries",
+            "Entries recorded in the ledger (archived sessions leave).",
             labels=["type", "level", "agent"],
         )
         counts: Counter[tuple[str, str, str]] = Counter()
@@ -397,36 +416,59 @@ class LedgerCollector(Collector):
             "The window of changes_per_hour, error_ratio and active_sessions, in seconds.",
             m.window_hours * 3600,
         )
-        yield _gauge("changes_per_hour", "Entries per hour over the window.",
-                     window.get("changes_per_hour", 0.0))
-        yield _gauge("error_ratio", "Share of the window's entries at error or critical level.",
-                     window.get("error_rate", 0.0) / 100.0)
+        yield _gauge(
+            "changes_per_hour",
+            "Entries per hour over the window.",
+            window.get("changes_per_hour", 0.0),
+        )
+        yield _gauge(
+            "error_ratio",
+            "Share of the window's entries at error or critical level.",
+            window.get("error_rate", 0.0) / 100.0,
+        )
         yield _gauge("sessions", "Sessions in the ledger.", window.get("total_sessions", 0))
-        yield _gauge("active_sessions", "Sessions with an entry in the window.",
-                     window.get("active_sessions", 0))
-        yield _gauge("last_entry_timestamp_seconds", "Time of the newest entry (Unix).",
-                     float(last or 0))
+        yield _gauge(
+            "active_sessions",
+            "Sessions with an entry in the window.",
+            window.get("active_sessions", 0),
+        )
+        yield _gauge(
+            "last_entry_timestamp_seconds", "Time of the newest entry (Unix).", float(last or 0)
+        )
         per_agent = GaugeMetricFamily(
             f"{PREFIX}_agent_last_entry_timestamp_seconds",
-            "Time of each agent's newest entry (Unix).", labels=["agent"],
+            "Time of each agent's newest entry (Unix).",
+            labels=["agent"],
         )
         for agent, when in sorted(agent_last.items()):
             per_agent.add_metric([agent], float(when))
         yield per_agent
         storage = window.get("storage") or m.storage()
-        yield _gauge("storage_bytes", "Bytes the repository takes (archive/ excluded).",
-                     storage["total_size_bytes"])
-        yield _gauge("storage_budget_bytes", "The storage budget, in bytes.",
-                     m.max_storage_mb * 1024 * 1024)
-        yield _gauge("storage_loose_objects", "Loose objects waiting to be packed.",
-                     storage["loose_objects"])
+        yield _gauge(
+            "storage_bytes",
+            "Bytes the repository takes (archive/ excluded).",
+            storage["total_size_bytes"],
+        )
+        yield _gauge(
+            "storage_budget_bytes", "The storage budget, in bytes.", m.max_storage_mb * 1024 * 1024
+        )
+        yield _gauge(
+            "storage_loose_objects", "Loose objects waiting to be packed.", storage["loose_objects"]
+        )
         yield _gauge("storage_packs", "Pack files.", storage["packs"])
-        yield _gauge("archive_bytes", "Bytes of archived session bundles.",
-                     storage["archive_size_bytes"])
-        yield _gauge("health_status", "Health: 0 healthy, 1 warning, 2 critical.",
-                     HEALTH_CODES[health["status"]])
-        yield _gauge("scrape_duration_seconds", "Time this scrape took to compute.",
-                     time.perf_counter() - started)
+        yield _gauge(
+            "archive_bytes", "Bytes of archived session bundles.", storage["archive_size_bytes"]
+        )
+        yield _gauge(
+            "health_status",
+            "Health: 0 healthy, 1 warning, 2 critical.",
+            HEALTH_CODES[health["status"]],
+        )
+        yield _gauge(
+            "scrape_duration_seconds",
+            "Time this scrape took to compute.",
+            time.perf_counter() - started,
+        )
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
@@ -464,14 +506,16 @@ def make_server(
                 elif url.path == HEALTH_PATH:
                     health = metrics.get_health_status()
                     code = 503 if health["status"] == "critical" else 200
-                    self._send(code, "application/json",
-                               json.dumps(health, default=str).encode())
+                    self._send(code, "application/json", json.dumps(health, default=str).encode())
                 else:
                     text = f"git-ledger metrics: see {path}, {TOP_FILES_PATH}, {HEALTH_PATH}\n"
                     self._send(404, "text/plain; charset=utf-8", text.encode())
             except (ValueError, LedgerError) as exc:
-                self._send(400 if isinstance(exc, ValueError) else 500,
-                           "text/plain; charset=utf-8", f"{exc}\n".encode())
+                self._send(
+                    400 if isinstance(exc, ValueError) else 500,
+                    "text/plain; charset=utf-8",
+                    f"{exc}\n".encode(),
+                )
 
         def _send(self, code: int, ctype: str, body: bytes) -> None:
             self.send_response(code)

@@ -84,10 +84,18 @@ Echo = Callable[[str], None]
 
 
 # Variables that would point git at another repository (a hook's GIT_DIR, say).
-_REPO_ENV = frozenset({
-    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH",
-})
+_REPO_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_COMMON_DIR",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_NAMESPACE",
+        "GIT_QUARANTINE_PATH",
+    }
+)
 
 
 # -- git CLI --------------------------------------------------------------------------------
@@ -425,7 +433,7 @@ class EntryFilter:
             elif entry.file_path != wanted and not entry.file_path.endswith("/" + wanted):
                 return False
         if self.search_text:
-            hay = (entry.description + " " + json.dumps(entry.metadata, ensure_ascii=False))
+            hay = entry.description + " " + json.dumps(entry.metadata, ensure_ascii=False)
             if self.search_text not in hay.lower():
                 return False
         return True
@@ -441,6 +449,20 @@ def _tree_prefix(entry: Entry, prefix: str) -> bool:
 
 
 # -- the class ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def maintenance_paused(
+    ledger_dir: str | os.PathLike[str], timeout: float = 600.0
+) -> Iterator[None]:
+    """Keep maintenance from repacking while the block runs (waiting for a running one).
+
+    ``git fsck`` lists the pack folder once; a repack that deletes old packs meanwhile
+    makes it report packs "not opened" and objects missing that are safely elsewhere.
+    Readers that run fsck (verify, health checks, audit reports) hold this around it.
+    """
+    with LogStorage(ledger_dir, quiet=True).maintenance_lock(timeout=timeout):
+        yield
+
+
 class LogStorage:
     """Storage management for one ledger: usage, maintenance, rotation, quota and export.
 
@@ -713,9 +735,7 @@ class LogStorage:
                     # A writer appended after we looked: the session is alive again.
                     result["sessions_skipped"].append(sid)
                     continue
-                run_git(
-                    self.ledger_dir, "update-ref", "-d", SESSION_REF_PREFIX + sid, tip.hex()
-                )
+                run_git(self.ledger_dir, "update-ref", "-d", SESSION_REF_PREFIX + sid, tip.hex())
             result["deleted_old"] += 1
             result["sessions_archived"].append(sid)
             result["archived_entries"] += manifest["sessions"][sid]["entries"]
@@ -771,9 +791,7 @@ class LogStorage:
         """``git bundle verify`` it and check it holds each ref at (or past) the tip wanted."""
         proc = run_git(self.ledger_dir, "bundle", "verify", "-q", str(bundle), check=False)
         if proc.returncode != 0:
-            raise ArchiveError(
-                f"archive {bundle} failed git bundle verify: {proc.stderr.strip()}"
-            )
+            raise ArchiveError(f"archive {bundle} failed git bundle verify: {proc.stderr.strip()}")
         heads = self._bundle_heads(bundle)
         repo = self.store.repo
         for ref, tip in expected.items():
@@ -815,10 +833,20 @@ class LogStorage:
         ours = self._our_packs()
         before = _pack_stats(pack_dir)
         keep = {name for name in before if (pack_dir / name).with_suffix(".keep").exists()}
-        args = ["pack-objects", "--all", "--reflog", "--indexed-objects", "--non-empty",
-                "--delta-base-offset", "--keep-true-parents", "--honor-pack-keep", "-q",
-                # Deltas found once are reused, so a wide window costs only new objects.
-                f"--window={PACK_WINDOW}", f"--depth={PACK_DEPTH}"]
+        args = [
+            "pack-objects",
+            "--all",
+            "--reflog",
+            "--indexed-objects",
+            "--non-empty",
+            "--delta-base-offset",
+            "--keep-true-parents",
+            "--honor-pack-keep",
+            "-q",
+            # Deltas found once are reused, so a wide window costs only new objects.
+            f"--window={PACK_WINDOW}",
+            f"--depth={PACK_DEPTH}",
+        ]
         out = run_git(self.ledger_dir, *args, str(pack_dir / "pack"), input="").stdout
         made = {f"pack-{line.strip()}.pack" for line in out.split() if line.strip()}
         packs_removed = loose_removed = 0
@@ -827,9 +855,7 @@ class LogStorage:
             st = _stat(pack_dir / name)
             if st is None:
                 continue
-            if self._young(name, st, ours) and not _PackIndex(pack_dir / name).within(
-                new_indexes
-            ):
+            if self._young(name, st, ours) and not _PackIndex(pack_dir / name).within(new_indexes):
                 # It holds unreachable objects and is young: an in-flight writer's batch,
                 # or an old pack a writer just reused an object from. Keep it whole.
                 continue
@@ -923,8 +949,11 @@ class LogStorage:
                             if self.store.tip(sid) != tip:
                                 continue
                             run_git(
-                                self.ledger_dir, "update-ref", "-d",
-                                SESSION_REF_PREFIX + sid, tip.hex(),
+                                self.ledger_dir,
+                                "update-ref",
+                                "-d",
+                                SESSION_REF_PREFIX + sid,
+                                tip.hex(),
                             )
                         removed.append(sid)
                     self._say(
@@ -934,7 +963,7 @@ class LogStorage:
                 self._compress()
                 new_size = self.repository_bytes()
                 self._tick("quota", len(removed), None)
-                if new_size >= size and not candidates[len(chunk):]:
+                if new_size >= size and not candidates[len(chunk) :]:
                     break
                 size = new_size
         result_out = {
@@ -971,7 +1000,7 @@ class LogStorage:
                     created = data.get("created")
             if not sessions:
                 sessions = {
-                    ref[len(SESSION_REF_PREFIX):]: {"tip": oid}
+                    ref[len(SESSION_REF_PREFIX) :]: {"tip": oid}
                     for ref, oid in self._bundle_heads(bundle).items()
                     if ref.startswith(SESSION_REF_PREFIX)
                 }
@@ -1025,7 +1054,7 @@ class LogStorage:
             for ref, hexid in sorted(heads.items()):
                 if not ref.startswith(SESSION_REF_PREFIX):
                     continue
-                sid = validate_session_id(ref[len(SESSION_REF_PREFIX):])
+                sid = validate_session_id(ref[len(SESSION_REF_PREFIX) :])
                 new = bytes.fromhex(hexid)
                 target = sid
                 with store.session_lock(sid):
@@ -1057,8 +1086,7 @@ class LogStorage:
             + (f"; {len(present)} already present" if present else "")
             + "".join(f"; {a} restored as {b}" for a, b in renamed.items())
         )
-        return {"bundle": str(path), "restored": restored, "present": present,
-                "renamed": renamed}
+        return {"bundle": str(path), "restored": restored, "present": present, "renamed": renamed}
 
     # -- export ---------------------------------------------------------------------------
     def iter_entries(
@@ -1161,9 +1189,7 @@ def _dump(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=False)
 
 
-def _write_json(
-    out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress
-) -> int:
+def _write_json(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
     n = 0
     out.write("[")
     for entry in entries:
@@ -1176,9 +1202,7 @@ def _write_json(
     return n
 
 
-def _write_jsonl(
-    out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress
-) -> int:
+def _write_jsonl(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
     n = 0
     for entry in entries:
         out.write(_dump(entry.to_dict(include_states=states)) + "\n")

@@ -717,8 +717,16 @@ def _check_objects(
 
 
 def _fsck(git: str, ledger: Path, out: _Report) -> None:
+    from .storage import maintenance_paused  # deferred: storage imports much of the package
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    proc = subprocess.run(
+    with maintenance_paused(ledger):
+        proc = _run_fsck(git, ledger, env)
+    _fsck_findings(proc, out)
+
+
+def _run_fsck(git: str, ledger: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             git,
             "--git-dir",
@@ -735,6 +743,9 @@ def _fsck(git: str, ledger: Path, out: _Report) -> None:
         env=env,
         check=False,
     )
+
+
+def _fsck_findings(proc: subprocess.CompletedProcess[str], out: _Report) -> None:
     lines = [
         ln.strip()
         for ln in (proc.stdout + proc.stderr).splitlines()

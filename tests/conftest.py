@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -66,13 +67,23 @@ def git(repo: Path, *args: str, check: bool = True, input: str | None = None) ->
 
 
 def fsck_clean(repo: Path) -> None:
-    """Assert ``git fsck --strict`` finds nothing wrong (dangling objects are allowed)."""
-    proc = subprocess.run(
-        ["git", "--git-dir", str(repo), "fsck", "--strict", "--no-dangling"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """Assert ``git fsck --strict`` finds nothing wrong (dangling objects are allowed).
+
+    On a ledger, fsck runs while holding the maintenance lock, as ``git ledger verify``
+    does: a background repack deleting old packs mid-fsck is not corruption.
+    """
+    pause: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if (repo / "ledger-locks").is_dir():
+        from ledger.storage import maintenance_paused
+
+        pause = maintenance_paused(repo)
+    with pause:
+        proc = subprocess.run(
+            ["git", "--git-dir", str(repo), "fsck", "--strict", "--no-dangling"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     problems = [
         line
         for line in (proc.stdout + proc.stderr).splitlines()
