@@ -641,8 +641,11 @@ class LogStorage:
                         f"maintenance of {self.ledger_dir} is already running; try again later"
                     ) from None
                 time.sleep(0.05)
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            # The holder's pid is for people; a full disk must not stop maintenance (which
+            # is what frees space) nor the readers that pause it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
             yield
         finally:
             os.close(fd)
