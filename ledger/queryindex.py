@@ -21,7 +21,7 @@ from typing import Any
 
 import pygit2
 
-from .entry import ENTRY_FILE, T_OBSERVATION, Entry, parse_trailers
+from .entry import ENTRY_FILE, T_OBSERVATION, Entry, parse_timestamp, parse_trailers
 from .errors import InvalidInputError
 from .names import from_tree_path
 from .store import LedgerStore
@@ -189,35 +189,45 @@ class QueryIndex:
                 return rows, True
             message = commit.message
             if not (T_OBSERVATION + ":" in message and T_OBSERVATION in parse_trailers(message)):
-                entry = self._entry(commit)
-                if entry is not None:
-                    rows.append(
-                        (
-                            entry.id,
-                            session,
-                            micros(entry.timestamp),
-                            entry.change_type.value,
-                            entry.level.value,
-                            entry.agent_id,
-                            entry_file(entry),
-                            entry.file_path,
-                            search_text(entry),
-                        )
-                    )
+                row = _row(commit, session)
+                if row is not None:
+                    rows.append(row)
             if not commit.parent_ids:
                 break
             commit = repo.get(commit.parent_ids[0])
         return rows, False
 
-    @staticmethod
-    def _entry(commit: pygit2.Commit) -> Entry | None:
-        try:
-            blob = commit.tree[ENTRY_FILE]
-        except KeyError:
-            return None
-        if not isinstance(blob, pygit2.Blob):
-            return None
-        try:
-            return Entry.from_json(str(commit.id), bytes(blob.data))
-        except InvalidInputError:
-            return None
+
+def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
+    """The index row of an entry commit, straight from its entry.json (None if it has none).
+
+    Reads the JSON without building an Entry: the same fields, for a fraction of the cost.
+    """
+    try:
+        blob = commit.tree[ENTRY_FILE]
+    except KeyError:
+        return None
+    if not isinstance(blob, pygit2.Blob):
+        return None
+    try:
+        data = json.loads(blob.data)
+        parts = [data["description"]]
+        _values(data.get("metadata") or {}, parts)
+        tree_path = data.get("tree_path")
+        file = None
+        if tree_path:
+            with contextlib.suppress(InvalidInputError, ValueError):
+                file = from_tree_path(tree_path)
+        return (
+            str(commit.id),
+            session,
+            micros(parse_timestamp(data["timestamp"])),
+            str(data["change_type"]),
+            str(data["level"]).lower(),
+            str(data["agent_id"]),
+            file,
+            data.get("file_path"),
+            "\n".join(parts).lower(),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
