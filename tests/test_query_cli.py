@@ -106,7 +106,7 @@ def test_usage_errors_exit_2_without_traceback(ledger: Path, args: list[str]):
 
 def test_missing_ledger_is_one_line(tmp_path: Path):
     proc = run_cli("--ledger", str(tmp_path / "none.git"), "recent")
-    assert proc.returncode == 3
+    assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "no ledger" in proc.stderr
     assert not (tmp_path / "none.git").exists()
 
