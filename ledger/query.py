@@ -488,7 +488,13 @@ class LogQuery:
         repo = self.store.repo
         start_sec, end_sec = crit.start_sec, crit.end_sec
         heap: list[tuple[int, int, pygit2.Commit]] = []
-        for i, tip in enumerate(self._tips(crit).values()):
+        tips = self._tips(crit)
+        known: dict[bytes, int] = {}
+        if start_sec is not None and len(tips) > 1 and self.index is not None:
+            known = self.index.tip_times(tips.values()) or {}
+        for i, tip in enumerate(tips.values()):
+            if start_sec is not None and known.get(tip, start_sec) < start_sec:
+                continue  # the whole session is older than the window
             head = repo.get(pygit2.Oid(raw=tip))
             if not isinstance(head, pygit2.Commit):
                 continue

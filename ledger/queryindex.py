@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,13 @@ from .names import from_tree_path
 from .store import LedgerStore
 
 INDEX_FILE = "ledger-query-index.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions(session TEXT PRIMARY KEY, tip TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS entries(
     id TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -117,6 +118,39 @@ class QueryIndex:
                 yield None
                 return
             yield conn
+        finally:
+            conn.close()
+
+    def tip_times(self, tips: Iterable[bytes]) -> dict[bytes, int] | None:
+        """The commit time of each tip commit, remembered by commit id (which fixes it).
+
+        Lets a query skip sessions older than its window without reading their tips.
+        Returns None when the index cannot be used.
+        """
+        wanted = set(tips)
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            known: dict[bytes, int] = dict(conn.execute("SELECT tip, ctime FROM tip_times"))
+            missing = wanted - known.keys()
+            if missing:
+                repo = self.store.repo
+                rows: list[tuple[bytes, int]] = []
+                for tip in missing:
+                    commit = repo.get(pygit2.Oid(raw=tip))
+                    if isinstance(commit, pygit2.Commit):
+                        rows.append((tip, commit.commit_time))
+                known.update(rows)
+                conn.execute("BEGIN IMMEDIATE")
+                if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
+                    conn.execute("DELETE FROM tip_times")
+                    rows = [(t, known[t]) for t in wanted if t in known]
+                conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?)", rows)
+                conn.execute("COMMIT")
+            return {t: known[t] for t in wanted if t in known}
+        except sqlite3.Error:
+            return None
         finally:
             conn.close()
 

@@ -194,6 +194,20 @@ def test_recent_changes(ledger_path: Path, workdir: Path):
     assert descriptions(q.get_recent_changes(hours=1)) == ["newest"]
 
 
+def test_windows_see_sessions_that_moved_on(ledger: Path, workdir: Path):
+    q = LogQuery(ledger)
+    window = {"start_date": at(3 * 86400 - 1)}
+    assert descriptions(q.query(**window)) == ["Deleted api/main.py"]
+    # s-beta's tip was older than the window: its new tip must be read, not remembered.
+    logger(ledger, workdir, "s-beta", "beta").log(
+        ChangeType.AGENT_DECISION, "back again", timestamp=at(3 * 86400 + 1)
+    )
+    assert descriptions(q.query(**window)) == ["back again", "Deleted api/main.py"]
+    assert descriptions(LogQuery(ledger, use_index=False).query(**window)) == [
+        "back again", "Deleted api/main.py",
+    ]
+
+
 def test_session_logs_are_oldest_first(q: LogQuery):
     logs = q.get_session_logs("s-alpha")
     assert descriptions(logs) == [
