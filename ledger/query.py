@@ -180,7 +180,11 @@ class LogQuery:
                 raise InvalidInputError(f"limit must be 0 or more, not {limit}")
             if limit == 0:
                 return []
-        if crit.session is None and (crit.text is not None or crit.path is not None):
+        # Text and paths need every entry, and so does a query without a limit: ask the
+        # index which entries match rather than reading each commit of the period.
+        if crit.session is None and (
+            crit.text is not None or crit.path is not None or limit is None
+        ):
             found = self._indexed(crit, limit, newest_first=True)
             if found is not None:
                 return found
