@@ -131,6 +131,8 @@ class LogQuery:
         use_index: allow the disposable accelerator for full-text, path and per-session
             questions (set False to always walk the commit graph).
         log_dir: the seed's name for ``ledger_dir``.
+        progress: called as ``progress(done, total)`` while the index catches up with many
+            new sessions (its first use on a large ledger reads every entry once).
     """
 
     def __init__(
@@ -139,8 +141,10 @@ class LogQuery:
         *,
         use_index: bool = True,
         log_dir: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.ledger_dir = resolve_ledger_dir(ledger_dir if ledger_dir is not None else log_dir)
+        self.progress = progress
         self.store = LedgerStore(self.ledger_dir)
         self.index: QueryIndex | None = QueryIndex(self.store) if use_index else None
 
@@ -264,7 +268,7 @@ class LogQuery:
         tips = self.store.sessions()
         rows: dict[str, dict[str, Any]] = {}
         if self.index is not None:
-            with self.index.session() as conn:
+            with self.index.session(self.progress) as conn:
                 if conn is not None:
                     for session, agents, first, last, count, errors in conn.execute(
                         "SELECT session, group_concat(DISTINCT agent), min(ts), max(ts), "
@@ -304,7 +308,7 @@ class LogQuery:
         done = False
         sessions = self.store.sessions()
         if self.index is not None:
-            with self.index.session() as conn:
+            with self.index.session(self.progress) as conn:
                 if conn is not None:
                     for ctype, level, n in conn.execute(
                         "SELECT type, level, count(*) FROM entries GROUP BY type, level"
@@ -594,7 +598,7 @@ class LogQuery:
         sql += " ORDER BY ts DESC" if newest_first else " ORDER BY ts ASC"
         if limit is not None:
             sql += f" LIMIT {int(limit) * 2 + 10}"  # room for the rare shared commit
-        with self.index.session() as conn:
+        with self.index.session(self.progress) as conn:
             if conn is None:
                 return None
             ids = [row[0] for row in conn.execute(sql, args)]

@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS entries_file ON entries(file);
 CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
 """
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]
 
 
 def micros(ts: dt.datetime) -> int:
@@ -197,17 +197,16 @@ class QueryIndex:
                 conn.execute("DELETE FROM entries WHERE session=?", (session,))
                 conn.execute("DELETE FROM sessions WHERE session=?", (session,))
             repo = self.store.repo
-            for session, tip in tips.items():
+            changed = [(s, t) for s, t in tips.items() if known.get(s) != t]
+            for done, (session, tip) in enumerate(changed, 1):
                 old = known.get(session)
-                if old == tip:
-                    continue
                 rows, reached = self._rows(repo, session, tip, old)
                 if old is not None and not reached:
                     conn.execute("DELETE FROM entries WHERE session=?", (session,))
                 conn.executemany("INSERT INTO entries VALUES(?,?,?,?,?,?,?,?,?)", rows)
                 conn.execute("INSERT OR REPLACE INTO sessions VALUES(?, ?)", (session, tip))
                 if progress is not None:
-                    progress(1)
+                    progress(done, len(changed))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -27,7 +27,8 @@ NOTHING_FOUND = 1
 
 
 def _query(ctx: click.Context) -> LogQuery:
-    return LogQuery(ledger_dir(ctx))
+    bar = ctx.with_resource(_progress("Indexing sessions"))
+    return LogQuery(ledger_dir(ctx), progress=bar)
 
 
 def _date(end: bool = False) -> Callable[[click.Context, click.Parameter, str | None], Any]:
