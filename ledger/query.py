@@ -9,6 +9,7 @@ disposable index of :mod:`ledger.queryindex` when it can be used, and the walk o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import difflib
@@ -27,10 +28,11 @@ import pygit2
 from .dates import as_datetime, floor_seconds
 from .entry import T_AGENT, T_FILE, T_LEVEL, T_OBSERVATION, T_SESSION, T_TYPE, Entry, subject_text
 from .entry import parse_trailers as _parse_trailers
-from .errors import InvalidInputError
+from .errors import InvalidInputError, StorageError
 from .location import resolve_ledger_dir
 from .names import SESSION_REF_PREFIX, validate_session_id
 from .queryindex import EPOCH, QueryIndex, entry_file, micros, path_bounds, search_text
+from .storage import maintenance_paused
 from .store import LedgerStore
 from .types import FILE_CHANGE_TYPES, ChangeType, LogLevel, change_type, log_level
 
@@ -624,6 +626,14 @@ class LogQuery:
         return out
 
     def _fsck(self) -> dict[str, Any]:
+        # A repack deleting old packs while fsck lists them makes fsck report damage that
+        # is not there: hold maintenance off (a read-only ledger cannot be locked: run anyway).
+        with contextlib.ExitStack() as stack:
+            with contextlib.suppress(StorageError):
+                stack.enter_context(maintenance_paused(self.ledger_dir))
+            return self._run_fsck()
+
+    def _run_fsck(self) -> dict[str, Any]:
         command = ["git", "--git-dir", str(self.ledger_dir), "fsck", "--no-dangling"]
         command.append("--no-progress")
         try:
