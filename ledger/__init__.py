@@ -9,6 +9,7 @@ from .entry import Entry
 from .errors import LedgerError
 from .logger import ChangeLogger
 from .metrics import LogMetrics
+from .query import LogQuery
 from .storage import LogStorage
 from .types import ChangeType, LogLevel
 from .undo import Restorer
@@ -23,6 +24,7 @@ __all__ = [
     "LedgerError",
     "LogLevel",
     "LogMetrics",
+    "LogQuery",
     "LogStorage",
     "Restorer",
     "verify_ledger",

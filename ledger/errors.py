@@ -14,7 +14,9 @@ LedgerError
 │   ├── AgentEventError        a coding agent's hook event that cannot be read
 │   ├── HookEventError         a spooled git hook event that cannot be recorded
 │   ├── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
-│   └── InvalidRemoteError     an unknown or invalid remote name, or a URL holding a password
+│   ├── InvalidRemoteError     an unknown or invalid remote name, or a URL holding a password
+│   ├── InvalidDateError       a date or age a query cannot read
+│   └── ImportFormatError      a file to import that is not in the seed's JSON format
 ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
 ├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── SessionNotFoundError (KeyError) no session with that id
@@ -84,6 +86,14 @@ class RedactionConfigError(InvalidInputError):
 
 class InvalidRemoteError(InvalidInputError):
     """A remote name that is unknown or invalid, or a URL that would store a password."""
+
+
+class InvalidDateError(InvalidInputError):
+    """A date, time or age (``7d``) that a query cannot read."""
+
+
+class ImportFormatError(InvalidInputError):
+    """A file to import that is not JSON entries in the seed's format."""
 
 
 class EntryNotFoundError(LedgerError, KeyError):

@@ -1,0 +1,90 @@
+"""Dates for queries: absolute (``2025-11-05``, ISO times) and relative (``2h``, ``7d``).
+
+Naive values are local time; everything returned is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .errors import InvalidDateError
+
+_RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime; a naive one is read as local time."""
+    if value.tzinfo is None:
+        value = value.astimezone()  # attaches the local zone, honouring DST at that date
+    return value.astimezone(dt.UTC)
+
+
+def as_datetime(
+    value: dt.datetime | dt.date | str | None, *, end: bool = False
+) -> dt.datetime | None:
+    """Coerce a query bound to aware UTC.
+
+    Args:
+        value: a datetime (naive = local), a date (local midnight; with ``end``, the last
+            microsecond of that day), a string for :func:`parse_date`, or None.
+        end: the value is an upper bound, so a bare day means the whole day.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_date(value, end=end)
+    if isinstance(value, dt.datetime):
+        return to_utc(value)
+    if isinstance(value, dt.date):
+        return _day(value, end)
+    raise InvalidDateError(f"not a date: {value!r}")
+
+
+def _day(day: dt.date, end: bool) -> dt.datetime:
+    start = to_utc(dt.datetime(day.year, day.month, day.day))
+    if not end:
+        return start
+    following = day + dt.timedelta(days=1)
+    return to_utc(dt.datetime(following.year, following.month, following.day)) - dt.timedelta(
+        microseconds=1
+    )
+
+
+def parse_date(text: str, *, end: bool = False, now: dt.datetime | None = None) -> dt.datetime:
+    """Parse ``YYYY-MM-DD``, an ISO 8601 time, ``now``, or an age such as ``2h``/``7d``/``30m``.
+
+    A bare day is local midnight, or with ``end`` the end of that day. An age counts back from
+    ``now``. Raises InvalidDateError for anything else.
+    """
+    raw = text.strip()
+    current = to_utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    if raw.lower() == "now":
+        return current
+    match = _RELATIVE.fullmatch(raw.lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        try:
+            return current - dt.timedelta(**{_UNITS[unit]: amount})
+        except OverflowError:
+            raise InvalidDateError(f"date {text!r} is too far back") from None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        try:
+            return _day(dt.date.fromisoformat(raw), end)
+        except ValueError:
+            raise InvalidDateError(f"invalid date {text!r}") from None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise InvalidDateError(
+            f"invalid date {text!r}: use YYYY-MM-DD, an ISO time (2025-11-05T17:30:00Z) "
+            "or an age such as 30m, 2h, 7d, 2w"
+        ) from None
+    return to_utc(value)
+
+
+def floor_seconds(value: dt.datetime) -> int:
+    """Whole seconds since the epoch, rounded down (a commit's time for this instant)."""
+    return (value - EPOCH) // dt.timedelta(seconds=1)
