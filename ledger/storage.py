@@ -42,6 +42,7 @@ from .errors import (
 )
 from .location import resolve_ledger_dir
 from .names import SESSION_REF_PREFIX, to_tree_path, validate_session_id
+from .queryindex import INDEX_FILE
 from .store import LedgerStore
 from .types import ChangeType, LogLevel, change_type, log_level
 
@@ -449,6 +450,9 @@ def _tree_prefix(entry: Entry, prefix: str) -> bool:
 
 
 # -- the class ------------------------------------------------------------------------------
+_CACHE_FILES = frozenset({INDEX_FILE, *(INDEX_FILE + s for s in ("-wal", "-shm", "-journal"))})
+
+
 @contextlib.contextmanager
 def maintenance_paused(
     ledger_dir: str | os.PathLike[str], timeout: float = 600.0
@@ -534,8 +538,20 @@ class LogStorage:
             self.progress(stage, done, total)
 
     def repository_bytes(self) -> int:
-        """Bytes the repository takes on disk, the archive folder excluded."""
-        return _tree_size(self.ledger_dir, frozenset({ARCHIVE_DIR}))
+        """Bytes the repository takes on disk; the archive and the query cache excluded.
+
+        The query index is a disposable cache rebuilt from the refs: it never counts
+        against the budget, so a large index can never make maintenance retire sessions.
+        """
+        return _tree_size(self.ledger_dir, frozenset({ARCHIVE_DIR, *_CACHE_FILES}))
+
+    def cache_bytes(self) -> int:
+        """Bytes of the disposable query index (and its SQLite side files)."""
+        return sum(
+            (self.ledger_dir / name).stat().st_size
+            for name in _CACHE_FILES
+            if (self.ledger_dir / name).is_file()
+        )
 
     # -- usage ----------------------------------------------------------------------------
     def get_storage_usage(self) -> dict[str, Any]:
@@ -577,6 +593,7 @@ class LogStorage:
             "pack_size_bytes": pack_b,
             "archives": len(self._bundles()),
             "archive_size_mb": archive_b / (1024 * 1024),
+            "query_index_mb": self.cache_bytes() / (1024 * 1024),
             "oldest_entry": _iso(first),
             "newest_entry": _iso(last),
         }
