@@ -574,6 +574,16 @@ class LogStorage:
             if facts.last is not None:
                 last = facts.last if last is None else max(last, facts.last)
             self._tick("counting", i + 1, len(sessions))
+        return {
+            **self.get_storage_size(),
+            "entries": entries,
+            "sessions": len(sessions),
+            "oldest_entry": _iso(first),
+            "newest_entry": _iso(last),
+        }
+
+    def get_storage_size(self) -> dict[str, Any]:
+        """The size half of :meth:`get_storage_usage`, without counting entries (cheap)."""
         total = self.repository_bytes()
         loose_n, loose_b = loose_objects(self.ledger_dir)
         pack_n, pack_b = packs(self.ledger_dir)
@@ -585,8 +595,6 @@ class LogStorage:
             "total_size_mb": mb,
             "max_storage_mb": self.max_storage_mb,
             "usage_percentage": 100.0 * mb / self.max_storage_mb,
-            "entries": entries,
-            "sessions": len(sessions),
             "loose_objects": loose_n,
             "loose_size_bytes": loose_b,
             "packs": pack_n,
@@ -594,8 +602,6 @@ class LogStorage:
             "archives": len(self._bundles()),
             "archive_size_mb": archive_b / (1024 * 1024),
             "query_index_mb": self.cache_bytes() / (1024 * 1024),
-            "oldest_entry": _iso(first),
-            "newest_entry": _iso(last),
         }
 
     def needs_maintenance(self, threshold: int | None = None) -> bool:

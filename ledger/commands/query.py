@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -16,8 +15,10 @@ import click
 from ..dates import parse_date
 from ..entry import Entry
 from ..errors import AmbiguousEntryError, EntryNotFoundError, InvalidDateError
+from ..htmlreport import render_audit_html
 from ..importer import import_files
 from ..query import LogQuery, audit_markdown
+from ..storage import LogStorage
 from ..types import ChangeType, LogLevel
 from .common import ledger_dir, print_json_lines, print_table, style
 
@@ -346,18 +347,6 @@ def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
         ctx.exit(NOTHING_FOUND)
 
 
-def _html_renderer() -> Callable[[dict[str, Any]], str]:
-    """``ledger.htmlreport.render_audit_html``, when that module is installed."""
-    try:
-        module = importlib.import_module("ledger.htmlreport")
-    except ModuleNotFoundError:
-        raise click.UsageError(
-            "--format html is unavailable in this installation (use json or markdown)"
-        ) from None
-    render: Callable[[dict[str, Any]], str] = module.render_audit_html
-    return render
-
-
 @click.command("audit")
 @click.argument("start", metavar="START")
 @click.option("--end-date", metavar="DATE", help="End of the period (default: now).")
@@ -391,12 +380,11 @@ def audit_cmd(
         end_at = parse_date(end_date, end=True) if end_date else None
     except InvalidDateError as exc:
         raise click.BadParameter(str(exc)) from None
-    render_html = _html_renderer() if fmt == "html" else None
     q = _query(ctx)
     with _progress("Reading sessions") as progress:
         report = q.generate_audit_report(start_at, end_at, fsck=not no_fsck, progress=progress)
-    if render_html is not None:
-        text = render_html(report)
+    if fmt == "html":
+        text = render_audit_html(report)
     elif fmt == "markdown":
         text = audit_markdown(report)
     else:
@@ -417,22 +405,30 @@ def audit_cmd(
 @json_option
 @click.pass_context
 def stats_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Show counts of entries, sessions and agents, by type and by level.
+    """Show counts of entries, sessions and agents, by type and level, and storage use.
 
     \b
     Example:
       git ledger stats
     """
     data = _query(ctx).stats()
+    data["storage"] = LogStorage(data["ledger_dir"], quiet=True).get_storage_size()
     if as_json:
         print_json_lines([data])
         return
+    size = data["storage"]
     click.echo(f"Ledger:   {data['ledger_dir']}")
     click.echo(f"Entries:  {data['total_entries']}")
     click.echo(f"Sessions: {data['sessions']}")
     click.echo(f"Agents:   {data['agents']}")
     if data["first_timestamp"]:
         click.echo(f"Period:   {data['first_timestamp']} to {data['last_timestamp']}")
+    click.echo(
+        f"Storage:  {size['total_size_mb']:.2f} MB of {size['max_storage_mb']:.0f} MB "
+        f"({size['usage_percentage']:.1f}%), {size['loose_objects']} loose objects, "
+        f"{size['packs']} packs, archive {size['archive_size_mb']:.2f} MB, "
+        f"query index {size['query_index_mb']:.2f} MB"
+    )
     click.echo()
     print_table(["TYPE", "ENTRIES"], data["by_type"].items())
     click.echo()
