@@ -17,8 +17,9 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_seed_names_are_importable() -> None:
-    from ledger import ChangeLogger, ChangeType, LogLevel
+    from ledger import ChangeLogger, ChangeType, LogLevel, LogMetrics, LogQuery, LogStorage
 
     assert ChangeType("file_update") is ChangeType.FILE_UPDATE
     assert LogLevel("critical").rank == 4
-    assert callable(ChangeLogger)
+    for cls in (ChangeLogger, LogQuery, LogStorage, LogMetrics):
+        assert isinstance(cls, type)
