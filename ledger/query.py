@@ -26,9 +26,9 @@ from typing import Any
 import pygit2
 
 from .dates import as_datetime, floor_seconds
-from .entry import T_AGENT, T_FILE, T_LEVEL, T_OBSERVATION, T_SESSION, T_TYPE, Entry, subject_text
+from .entry import T_AGENT, T_FILE, T_LEVEL, T_OBSERVATION, T_SESSION, T_TYPE, Entry
 from .entry import parse_trailers as _parse_trailers
-from .errors import InvalidInputError, StorageError
+from .errors import InvalidDateError, InvalidInputError, StorageError
 from .location import resolve_ledger_dir
 from .names import SESSION_REF_PREFIX, validate_session_id
 from .queryindex import EPOCH, QueryIndex, entry_file, micros, path_bounds, search_text
@@ -91,9 +91,9 @@ class _Criteria:
             return False
         if self.levels is not None and trailers.get(T_LEVEL) not in self.levels:
             return False
-        if self.session is not None and trailers.get(T_SESSION) != subject_text(self.session):
+        if self.session is not None and trailers.get(T_SESSION) != self.session:
             return False
-        if self.agent is not None and trailers.get(T_AGENT) != subject_text(self.agent):
+        if self.agent is not None and trailers.get(T_AGENT) != self.agent:
             return False
         return not (self.path is not None and T_FILE not in trailers)
 
@@ -195,6 +195,25 @@ class LogQuery:
             if found is not None:
                 return found
         return list(itertools.islice(self._merged(crit), limit))
+
+    def iter_query(
+        self,
+        change_types: Iterable[ChangeType | str] | ChangeType | str | None = None,
+        file_path: str | os.PathLike[str] | None = None,
+        start_date: DateLike = None,
+        end_date: DateLike = None,
+        search_text: str | None = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        levels: Iterable[LogLevel | str] | LogLevel | str | None = None,
+    ) -> Iterator[Entry]:
+        """Like :meth:`query` without a limit, but lazily: entries stream newest first
+        from the commit graph, so memory stays flat however many match (exports)."""
+        crit = self._criteria(
+            change_types, file_path, start_date, end_date, search_text, session_id,
+            agent_id, levels,
+        )
+        return self._merged(crit)
 
     def get_recent_changes(self, hours: float = 24, limit: int | None = 100) -> list[Entry]:
         """Entries of the last ``hours`` hours, newest first."""
@@ -404,6 +423,10 @@ class LogQuery:
         start = as_datetime(start_date)
         end = as_datetime(end_date, end=True)
         if start is not None and end is not None and start > end:
+            raise InvalidDateError(
+                f"the start date ({start.isoformat()}) is after the end date ({end.isoformat()})"
+            )
+        if start is not None and end is not None and start > end:
             raise InvalidInputError("start date is after end date")
         return _patterns(self._scan(_Criteria(start=start, end=end), progress), start, end)
 
@@ -429,6 +452,10 @@ class LogQuery:
             lvls = frozenset(log_level(v).value for v in items) if items else None
         start = as_datetime(start_date)
         end = as_datetime(end_date, end=True)
+        if start is not None and end is not None and start > end:
+            raise InvalidDateError(
+                f"the start date ({start.isoformat()}) is after the end date ({end.isoformat()})"
+            )
         if session_id is not None:
             validate_session_id(session_id)
         return _Criteria(
@@ -518,14 +545,20 @@ class LogQuery:
         while heap:
             neg, i, current = heap[0]
             when = -neg
-            if group_sec is not None and when != group_sec and group:
+            if group_sec is not None and when != group_sec:
                 group.sort(key=lambda e: e.timestamp, reverse=True)
                 yield from group
                 group = []
+                # A commit two sessions share (a diverged copy kept under another name)
+                # comes up once per session at the same commit time, so duplicates only
+                # need looking for within one second: memory stays flat on long walks.
+                seen.clear()
             group_sec = when
             if end_sec is None or when <= end_sec:
                 entry = self._check(current, crit)
-                if entry is not None and entry.id not in seen:
+                if entry is not None and len(heap) == 1 and not group:
+                    yield entry  # one session left: its chain is already in time order
+                elif entry is not None and entry.id not in seen:
                     seen.add(entry.id)
                     group.append(entry)
             parent = repo.get(current.parent_ids[0]) if current.parent_ids else None

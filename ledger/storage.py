@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import errno
 import fcntl
-import heapq
 import io
 import json
 import mmap
@@ -41,10 +40,9 @@ from .errors import (
     StorageError,
 )
 from .location import resolve_ledger_dir
-from .names import SESSION_REF_PREFIX, to_tree_path, validate_session_id
+from .names import SESSION_REF_PREFIX, validate_session_id
 from .queryindex import INDEX_FILE
 from .store import LedgerStore
-from .types import ChangeType, LogLevel, change_type, log_level
 
 ARCHIVE_DIR = "archive"
 MAINTENANCE_LOCK = "maintenance.lock"
@@ -264,44 +262,6 @@ def estimate_loose_objects(ledger: Path) -> int:
     return 256 * sum(1 for n in names if len(n) == 38)
 
 
-# -- time -----------------------------------------------------------------------------------
-def as_utc(value: dt.datetime | dt.date | str | None, *, end: bool = False) -> dt.datetime | None:
-    """A date bound as an aware UTC datetime; naive values are local time.
-
-    Strings may be ``YYYY-MM-DD``, ISO 8601, or an age like ``24h``, ``7d``, ``2w``. A
-    bare date as an ``end`` bound means the end of that day (the whole day is included).
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) > 1 and text[:-1].isdigit() and text[-1] in _AGES:
-            return dt.datetime.now(dt.UTC) - int(text[:-1]) * _AGES[text[-1]]
-        try:
-            if len(text) == 10:
-                value = dt.date.fromisoformat(text)
-            else:
-                value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInputError(
-                f"invalid date {text!r}: use YYYY-MM-DD, an ISO 8601 time, or 24h / 7d / 2w"
-            ) from None
-    if isinstance(value, dt.datetime):
-        stamp = value
-    elif isinstance(value, dt.date):
-        stamp = dt.datetime.combine(value, dt.time())
-        if end:
-            stamp += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
-    else:
-        raise InvalidInputError(f"a date must be a datetime, date or string, not {value!r}")
-    if stamp.tzinfo is None:
-        stamp = stamp.astimezone()  # naive means local time
-    return stamp.astimezone(dt.UTC)
-
-
-_AGES = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
-
-
 def _iso(seconds: int | None) -> str | None:
     if seconds is None:
         return None
@@ -359,94 +319,6 @@ def session_facts(
         facts.last = when if facts.last is None else max(facts.last, when)
         facts.first = when if facts.first is None else min(facts.first, when)
     return facts
-
-
-# -- filters for export -------------------------------------------------------------------
-@dataclasses.dataclass
-class EntryFilter:
-    """The query filters export honours (the same names as ``LogQuery.query``)."""
-
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    change_types: frozenset[ChangeType] | None = None
-    levels: frozenset[LogLevel] | None = None
-    session_id: str | None = None
-    agent_id: str | None = None
-    file_path: str | None = None
-    search_text: str | None = None
-
-    @classmethod
-    def build(
-        cls,
-        start_date: dt.datetime | dt.date | str | None,
-        end_date: dt.datetime | dt.date | str | None,
-        filters: Mapping[str, Any],
-    ) -> EntryFilter:
-        unknown = set(filters) - FILTER_KEYS
-        if unknown:
-            raise InvalidInputError(
-                f"unknown export filter(s) {', '.join(sorted(unknown))} "
-                f"(one of: {', '.join(sorted(FILTER_KEYS))})"
-            )
-        out = cls(as_utc(start_date), as_utc(end_date, end=True))
-        if out.start and out.end and out.start > out.end:
-            raise InvalidInputError("start date is after end date")
-        types = filters.get("change_types")
-        if types:
-            types = [types] if isinstance(types, str) else types
-            out.change_types = frozenset(change_type(t) for t in types)
-        levels = filters.get("levels")
-        if levels:
-            levels = [levels] if isinstance(levels, str) else levels
-            out.levels = frozenset(log_level(v) for v in levels)
-        if filters.get("session_id"):
-            out.session_id = validate_session_id(filters["session_id"])
-        out.agent_id = filters.get("agent_id") or None
-        if filters.get("file_path"):
-            out.file_path = str(filters["file_path"])
-        if filters.get("search_text"):
-            out.search_text = str(filters["search_text"]).lower()
-        return out
-
-    def wants_commit(self, commit: pygit2.Commit) -> bool:
-        """A cheap pre-check on trailers, before entry.json is read."""
-        trailers = parse_trailers(commit.message)
-        if self.change_types and trailers.get(T_TYPE) not in {t.value for t in self.change_types}:
-            return False
-        if self.levels and trailers.get(T_LEVEL) not in {v.value for v in self.levels}:
-            return False
-        return not (self.agent_id and trailers.get(T_AGENT) != self.agent_id)
-
-    def wants(self, entry: Entry) -> bool:
-        if self.start and entry.timestamp < self.start:
-            return False
-        if self.end and entry.timestamp > self.end:
-            return False
-        if self.agent_id and entry.agent_id != self.agent_id:
-            return False
-        if self.file_path is not None:
-            if entry.file_path is None:
-                return False
-            wanted = self.file_path
-            if wanted.endswith("/"):
-                if not (entry.file_path.startswith(wanted) or _tree_prefix(entry, wanted)):
-                    return False
-            elif entry.file_path != wanted and not entry.file_path.endswith("/" + wanted):
-                return False
-        if self.search_text:
-            hay = entry.description + " " + json.dumps(entry.metadata, ensure_ascii=False)
-            if self.search_text not in hay.lower():
-                return False
-        return True
-
-
-def _tree_prefix(entry: Entry, prefix: str) -> bool:
-    if entry.tree_path is None:
-        return False
-    try:
-        return entry.tree_path.startswith(to_tree_path(prefix.rstrip("/"), None) + "/")
-    except InvalidInputError:
-        return False
 
 
 # -- the class ------------------------------------------------------------------------------
@@ -1121,40 +993,18 @@ class LogStorage:
         end_date: dt.datetime | dt.date | str | None = None,
         **filters: Any,
     ) -> Iterator[Entry]:
-        """Entries matching the filters, newest first, merged across sessions lazily."""
-        flt = EntryFilter.build(start_date, end_date, filters)
-        store = self.store
-        sessions = store.sessions()
-        if flt.session_id is not None:
-            sessions = {k: v for k, v in sessions.items() if k == flt.session_id}
-        repo = store.repo
-        start_s = int(flt.start.timestamp()) if flt.start else None
-        streams: list[Iterator[Entry]] = []
-        for tip in sessions.values():
-            commit = repo[pygit2.Oid(raw=tip)]
-            if not isinstance(commit, pygit2.Commit):
-                continue
-            if start_s is not None and commit.commit_time < start_s:
-                continue  # the whole session ended before the window
-            streams.append(self._session_stream(repo, tip, flt, start_s))
-        merged = heapq.merge(*streams, key=lambda e: e.timestamp, reverse=True)
-        yield from merged
+        """Entries matching the filters, newest first, streamed from the commit graph.
 
-    def _session_stream(
-        self, repo: pygit2.Repository, tip: bytes, flt: EntryFilter, start_s: int | None
-    ) -> Iterator[Entry]:
-        end_s = int(flt.end.timestamp()) + 1 if flt.end else None
-        for commit in session_commits(repo, tip):
-            when = commit.commit_time
-            if start_s is not None and when < start_s:
-                return  # entries of a session are in time order
-            if end_s is not None and when > end_s:
-                continue
-            if is_observation(commit) or not flt.wants_commit(commit):
-                continue
-            entry = self.store.entry_from_commit(commit)
-            if entry is not None and flt.wants(entry):
-                yield entry
+        The filters are :meth:`LogQuery.query`'s (change_types, levels, session_id,
+        agent_id, file_path, search_text) and match exactly as they do there.
+        """
+        from .query import LogQuery  # deferred: query imports storage's neighbours
+
+        unknown = set(filters) - FILTER_KEYS
+        if unknown:
+            raise InvalidInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
+        query = LogQuery(self.ledger_dir, use_index=False)
+        return query.iter_query(start_date=start_date, end_date=end_date, **filters)
 
     def export_logs(
         self,

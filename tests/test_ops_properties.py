@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ledger.errors import InvalidInputError
 from ledger.htmlreport import Details, render_audit_html
-from ledger.storage import as_utc
+from ledger.dates import as_datetime as as_utc
 
 ALLOWED = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p",
            "main", "nav", "a", "section", "div", "b", "span", "svg", "text", "rect", "line",
