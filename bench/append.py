@@ -119,9 +119,10 @@ def main() -> None:
                 workdir=tmp,
                 durable=durable,
             )
-            # The first sight of each file adds an observation commit; measure steady state.
-            for p, before, _ in updates[:N_FILES]:
-                logger.log_file_change(p, "file_create", after_content=before)
+            # The first sight of each file adds an observation commit; measure steady state,
+            # where each update's before-state is the after-state the ledger already holds.
+            for p, before, after in updates[:N_FILES]:
+                logger.log_file_change(p, "file_update", before, after)
             steady = updates[N_FILES:] if len(updates) > N_FILES else updates
 
             def files(
