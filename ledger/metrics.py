@@ -276,6 +276,8 @@ class LogMetrics:
         Checks: error rate in the window, storage against the budget, time since the last
         entry, and repository integrity (``deep=True`` runs ``git fsck`` too).
         """
+        if window_hours <= 0:  # bad input, not an unreadable ledger
+            raise InvalidInputError("window_hours must be positive")
         try:
             metrics = self.get_metrics(window_hours)
         except LedgerError as exc:

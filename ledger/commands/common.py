@@ -39,7 +39,8 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     last = len(headers) - 1
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c if i == last else c.ljust(widths[i]) for i, c in enumerate(cells))
+        text = "  ".join(c if i == last else c.ljust(widths[i]) for i, c in enumerate(cells))
+        return text.rstrip()  # an empty last column leaves no trailing blanks
 
     click.echo(style(line(list(headers)), bold=True))
     for row in data:
