@@ -11,7 +11,6 @@ import base64
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import pygit2
 
 from .entry import T_OBSERVATION, canonical_json, commit_message, parse_timestamp, parse_trailers
 from .errors import CheckpointError, LedgerError, SigningError, StorageError
+from .fsutil import LOCK_FOLDER, flock
 from .location import resolve_ledger_dir
 from .store import LedgerStore
 
@@ -413,17 +413,9 @@ def check_signature(allowed: Path, payload: bytes, signature: bytes) -> Signatur
 # -- writing -----------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _checkpoint_lock(ledger: Path) -> Iterator[None]:
-    folder = ledger / "ledger-locks"
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(folder / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise StorageError(f"cannot lock the checkpoint chain: {exc}") from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # checkpoints are short; wait for the other writer
+    # Checkpoints are short: wait for the other writer as long as it takes.
+    with flock(ledger / LOCK_FOLDER, _LOCK_NAME, what="lock the checkpoint chain", timeout=None):
         yield
-    finally:
-        os.close(fd)
 
 
 def _session_marks(

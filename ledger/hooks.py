@@ -17,11 +17,11 @@ import shutil
 import site
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .errors import HookInstallError, NotARepositoryError
+from .fsutil import atomic_write
 from .location import ensure_ledger, resolve_ledger_dir
 from .names import validate_session_id
 
@@ -218,15 +218,7 @@ def _manager(paths: RepoPaths, existing: str | None) -> str | None:
 def _write_script(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o755)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, text.encode("utf-8"), mode=0o755)
     except OSError as exc:
         raise HookInstallError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

@@ -479,22 +479,11 @@ class ChangeLogger:
                 meta[f"file_size_{key}"] = state.size
                 if not state.stored:
                     meta[f"{key}_stored"] = False
+        what = (ctype, level, description, meta, path_text, tree_path, timestamp, before, after)
         with self._mutex:
             batch = self._batch
             if batch is not None:
-                entry, new_tip = self._build(
-                    batch.sink,
-                    batch.tip,
-                    ctype,
-                    level,
-                    description,
-                    meta,
-                    path_text,
-                    tree_path,
-                    timestamp,
-                    before,
-                    after,
-                )
+                entry, new_tip = self._build(batch.sink, batch.tip, *what)
                 batch.tip = new_tip
                 batch.count += 1
                 return entry
@@ -502,20 +491,7 @@ class ChangeLogger:
             with self.store.session_lock(self.session_id, self.lock_timeout):
                 for _attempt in retry_cas():
                     tip = self.store.tip(self.session_id)
-                    sink = LooseSink(self.store.repo)
-                    entry, new_tip = self._build(
-                        sink,
-                        tip,
-                        ctype,
-                        level,
-                        description,
-                        meta,
-                        path_text,
-                        tree_path,
-                        timestamp,
-                        before,
-                        after,
-                    )
+                    entry, new_tip = self._build(LooseSink(self.store.repo), tip, *what)
                     if self.store.compare_and_swap(
                         self.session_id, new_tip, tip, f"ledger: {ctype.value}"
                     ):

@@ -12,8 +12,6 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import errno
-import fcntl
 import io
 import json
 import mmap
@@ -39,6 +37,7 @@ from .errors import (
     MaintenanceBusyError,
     StorageError,
 )
+from .fsutil import LOCK_FOLDER, flock
 from .location import resolve_ledger_dir
 from .names import SESSION_REF_PREFIX, validate_session_id
 from .queryindex import INDEX_FILE
@@ -516,34 +515,21 @@ class LogStorage:
     @contextlib.contextmanager
     def maintenance_lock(self, timeout: float = 0.0) -> Iterator[None]:
         """Hold the ledger's maintenance lock (a kernel flock: it dies with its holder)."""
-        lock_dir = self.ledger_dir / "ledger-locks"
-        try:
-            lock_dir.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(lock_dir / MAINTENANCE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise StorageError(f"cannot take the maintenance lock: {exc}") from exc
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise StorageError(f"cannot take the maintenance lock: {exc}") from exc
-                if time.monotonic() >= deadline:
-                    raise MaintenanceBusyError(
-                        f"maintenance of {self.ledger_dir} is already running; try again later"
-                    ) from None
-                time.sleep(0.05)
+        with flock(
+            self.ledger_dir / LOCK_FOLDER,
+            MAINTENANCE_LOCK,
+            what="take the maintenance lock",
+            timeout=timeout,
+            busy=lambda: MaintenanceBusyError(
+                f"maintenance of {self.ledger_dir} is already running; try again later"
+            ),
+        ) as fd:
             # The holder's pid is for people; a full disk must not stop maintenance (which
             # is what frees space) nor the readers that pause it.
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
             yield
-        finally:
-            os.close(fd)
 
     # -- maintenance ----------------------------------------------------------------------
     def _old_sessions(self, max_age_days: float) -> list[tuple[str, bytes, int]]:
@@ -1125,7 +1111,7 @@ def auto_maintenance(ledger_dir: Path) -> bool:
         storage = LogStorage(ledger_dir, quiet=True)
         if not storage.needs_maintenance():
             return False
-        stamp = ledger_dir / "ledger-locks" / AUTO_STAMP
+        stamp = ledger_dir / LOCK_FOLDER / AUTO_STAMP
         with contextlib.suppress(FileNotFoundError):
             if time.time() - stamp.stat().st_mtime < AUTO_MIN_INTERVAL_SECONDS:
                 return False  # one was started a moment ago

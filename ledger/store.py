@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
-import errno
-import fcntl
 import os
 import threading
 import time
@@ -30,6 +28,7 @@ from .errors import (
     LockTimeoutError,
     StorageError,
 )
+from .fsutil import LOCK_FOLDER, flock
 from .location import check_existing, ensure_ledger
 from .names import SESSION_REF_PREFIX, validate_session_id
 
@@ -138,32 +137,17 @@ class LedgerStore:
     @contextlib.contextmanager
     def session_lock(self, session_id: str, timeout: float = 60.0) -> Iterator[None]:
         """Hold the session's writer lock; raise LockTimeoutError after ``timeout`` s."""
-        lock_dir = self.path / "ledger-locks"
-        try:
-            lock_dir.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(lock_dir / f"{session_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise StorageError(f"cannot lock session {session_id}: {exc}") from exc
-        try:
-            deadline = time.monotonic() + timeout
-            delay = 0.0005
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise StorageError(f"cannot lock session {session_id}: {exc}") from exc
-                if time.monotonic() > deadline:
-                    raise LockTimeoutError(
-                        f"session {session_id} is locked by another live writer "
-                        f"(waited {timeout:.0f}s)"
-                    )
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+        with flock(
+            self.path / LOCK_FOLDER,
+            f"{session_id}.lock",
+            what=f"lock session {session_id}",
+            timeout=timeout,
+            busy=lambda: LockTimeoutError(
+                f"session {session_id} is locked by another live writer (waited {timeout:.0f}s)"
+            ),
+            delay=0.0005,
+        ):
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the flock
 
     def _clear_stale_ref_lock(self, refname: str) -> None:
         lock = self.path / (refname + ".lock")

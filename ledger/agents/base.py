@@ -18,12 +18,12 @@ import re
 import shlex
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import AgentEventError, AgentSettingsError, LedgerError
+from ..fsutil import atomic_write
 from ..hooks import python_path_for_hooks, session_id_from
 from ..location import ensure_ledger, resolve_ledger_dir
 from ..logger import ChangeLogger
@@ -145,7 +145,7 @@ class Snapshots:
                 record["size"] = len(data)
         path = self._path(session, call)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _atomic_write(path, json.dumps(record).encode())
+        atomic_write(path, json.dumps(record).encode())
         return record
 
     def pop(self, session: str, call: str) -> JSONDict | None:
@@ -323,7 +323,7 @@ def write_settings(path: Path, settings: JSONDict) -> None:
     """Write a settings file atomically, two-space indented like the agents write them."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode())
+        atomic_write(path, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode())
     except OSError as exc:
         raise AgentSettingsError(f"cannot write {path}: {exc.strerror}") from exc
 
@@ -355,20 +355,6 @@ def remove_hooks(settings: JSONDict, ours: Callable[[object], bool]) -> int:
     if not hooks:
         del settings["hooks"]
     return removed
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        if path.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _now() -> str:

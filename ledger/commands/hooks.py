@@ -46,7 +46,11 @@ def install_cmd(ctx: click.Context, repo: str | None, python: str | None, as_jso
     Example:
       git ledger hooks install --repo ~/src/project
     """
-    actions = hooks_lib.install(repo, ledger_dir(ctx), python)
+    _print_actions(hooks_lib.install(repo, ledger_dir(ctx), python), as_json)
+
+
+def _print_actions(actions: list[hooks_lib.HookAction], as_json: bool) -> None:
+    """What install or uninstall did to each hook: a table, or JSON lines."""
     if as_json:
         print_json_lines(a.to_dict() for a in actions)
         return
@@ -66,14 +70,7 @@ def uninstall_cmd(repo: str | None, as_json: bool) -> None:
     Example:
       git ledger hooks uninstall --repo ~/src/project
     """
-    actions = hooks_lib.uninstall(repo)
-    if as_json:
-        print_json_lines(a.to_dict() for a in actions)
-        return
-    print_table(["HOOK", "ACTION", "PATH"], [(a.hook, a.action, a.path) for a in actions])
-    for a in actions:
-        if a.detail:
-            click.echo(f"{a.hook}: {a.detail}")
+    _print_actions(hooks_lib.uninstall(repo), as_json)
 
 
 @hooks_group.command("status")
