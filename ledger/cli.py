@@ -7,7 +7,7 @@ the result. Commands live in ``ledger/commands/<area>.py``, each with a ``regist
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -43,9 +43,22 @@ Examples:
 class LedgerGroup(click.Group):
     """A group that turns a LedgerError into one line on stderr and an exit code.
 
-    Exit codes: 2 for bad input (as click's usage errors), 1 for nothing there (no ledger
-    yet, unknown entry id or session), 3 for any other failure (storage, locks).
+    Exit codes: 2 for bad input (click's usage errors too, also told in one line), 1 for
+    nothing there (no ledger yet, unknown entry id or session), 3 for any other failure
+    (storage, locks).
     """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # a bad global option
+            usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,6 +66,18 @@ class LedgerGroup(click.Group):
         except LedgerError as exc:
             click.echo(f"git-ledger: error: {exc}", err=True)
             sys.exit(exit_code(exc))
+        except click.UsageError as exc:  # an unknown command, a bad option or argument
+            usage_error(exc)
+
+
+def usage_error(exc: click.UsageError) -> NoReturn:
+    """Say what was wrong with the command line in one line, like every other error."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # no command given: click shows the help
+        raise exc
+    where = exc.ctx.command_path if exc.ctx is not None else "git-ledger"
+    message = exc.format_message().rstrip(".")
+    click.echo(f"git-ledger: error: {message} (see '{where} -h')", err=True)
+    sys.exit(exc.exit_code)
 
 
 def exit_code(exc: LedgerError) -> int:

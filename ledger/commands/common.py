@@ -19,14 +19,14 @@ def ledger_dir(ctx: click.Context) -> str | None:
 
 
 def use_colour(stream: Any = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set."""
+    """Colour only on a terminal, and never when NO_COLOR is set (to anything but "")."""
     stream = stream or sys.stdout
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
 
 
-def style(text: str, **kwargs: Any) -> str:
-    """click.style, but only when colour is on."""
-    return click.style(text, **kwargs) if use_colour() else text
+def style(text: str, *, err: bool = False, **kwargs: Any) -> str:
+    """click.style, but only when colour is on for stdout (``err=True``: for stderr)."""
+    return click.style(text, **kwargs) if use_colour(sys.stderr if err else None) else text
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

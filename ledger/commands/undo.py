@@ -88,7 +88,8 @@ def _json(result: UndoResult) -> None:
 def _conflicts(conflicts: list[FileAction], tail: str) -> None:
     for action in conflicts:
         click.echo(
-            style(f"git-ledger: conflict: {action.path}: {action.conflict}", fg="red"), err=True
+            style(f"git-ledger: conflict: {action.path}: {action.conflict}", err=True, fg="red"),
+            err=True,
         )
     click.echo(f"git-ledger: {tail}", err=True)
     sys.exit(1)
