@@ -14,7 +14,10 @@ try:
 except ImportError:  # pragma: no cover
     from conftest import fsck_clean, git, run_cli  # type: ignore[no-redef]
 
-OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+# Noon, so that the minutes make() adds stay on OLD's date whatever the time of the run.
+OLD = (dt.datetime.now(dt.UTC) - dt.timedelta(days=60)).replace(
+    hour=12, minute=0, second=0, microsecond=0
+)
 
 
 def make(ledger: Path, work: Path) -> None:

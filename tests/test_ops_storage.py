@@ -29,7 +29,9 @@ except ImportError:  # pragma: no cover
     from conftest import fsck_clean, git  # type: ignore[no-redef]
 
 NOW = dt.datetime.now(dt.UTC)
-OLD = NOW - dt.timedelta(days=45)
+# Noon, so that the minutes fill() adds never cross into the next day whatever the time of
+# the run (tests that filter by OLD's date failed in the last minutes before midnight).
+OLD = (NOW - dt.timedelta(days=45)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def fill(ledger: Path, work: Path, session: str, n: int, start: dt.datetime | None = None,
