@@ -30,7 +30,7 @@ from .entry import T_AGENT, T_FILE, T_LEVEL, T_OBSERVATION, T_SESSION, T_TYPE, E
 from .entry import parse_trailers as _parse_trailers
 from .errors import InvalidDateError, InvalidInputError, StorageError
 from .location import resolve_ledger_dir
-from .names import SESSION_REF_PREFIX, validate_session_id
+from .names import SESSION_REF_PREFIX, check_path, validate_session_id
 from .queryindex import EPOCH, QueryIndex, entry_file, micros, path_bounds, search_text
 from .storage import maintenance_paused
 from .store import LedgerStore
@@ -49,6 +49,7 @@ def _normalize_path(path: str | os.PathLike[str]) -> str:
         text = text[2:]
     if not text:
         raise InvalidInputError("file path to match is empty")
+    check_path(text)  # a path the ledger would refuse to record can match nothing: say so
     base = text.rstrip("/")
     return base
 

@@ -197,3 +197,12 @@ def test_help_texts_carry_examples():
         proc = run_cli(name, "--help")
         assert proc.returncode == 0 and "Example:" in proc.stdout, name
         assert f"git ledger {name}" in proc.stdout, name
+
+
+def test_unrecordable_paths_are_refused_not_searched(ledger: Path):
+    for bad in ("../x", "a/.git/config"):
+        proc = cli(ledger, "file-history", bad)
+        assert proc.returncode == 2, proc
+        assert proc.stderr.startswith("git-ledger: error:") and proc.stderr.count("\n") == 1
+    missing = cli(ledger, "show", "deadbeef00")
+    assert missing.returncode == 1 and missing.stderr.startswith("git-ledger: error:")

@@ -300,7 +300,7 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
         click.echo(f"git-ledger: error: {exc}", err=True)
         ctx.exit(2)
     except EntryNotFoundError as exc:
-        click.echo(f"git-ledger: {exc}", err=True)
+        click.echo(f"git-ledger: error: {exc}", err=True)
         ctx.exit(NOTHING_FOUND)
     if as_json:
         data = entry.to_dict(include_states=True)
