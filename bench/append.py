@@ -175,6 +175,36 @@ def main() -> None:
     print(f"{'workload':44} {'ledger/s':>10} {'jsonl/s':>12} {'ratio':>8}")
     for name, rate, base in rows:
         print(f"{name:44} {rate:10,.0f} {base:12,.0f} {rate / base:8.3f}")
+    floor = bare_libgit2(args.small)
+    print(
+        f"\nfor scale: a bare libgit2 commit per entry (blob, tree, commit, ref, reflog; no "
+        f"ledger) runs {floor:,.0f}/s here; small non-durable entries reach "
+        f"{rows[0][1] / floor:.2f} of that"
+    )
+
+
+def bare_libgit2(n: int) -> float:
+    """The floor of one-commit-per-entry with loose objects on this disk, for reference."""
+    import pygit2
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-raw-"))
+    try:
+        repo = pygit2.init_repository(str(tmp / "raw.git"), bare=True)
+        repo.config["core.logAllRefUpdates"] = "always"
+        sig = pygit2.Signature("bench", "bench@example.invalid", 1700000000, 0)
+        parents: list[pygit2.Oid] = []
+        start = time.perf_counter()
+        for i in range(n):
+            blob = repo.create_blob(b'{"command": "echo step %d"}' % i)
+            builder = repo.TreeBuilder()
+            builder.insert("entry.json", blob, pygit2.enums.FileMode.BLOB)
+            commit = repo.create_commit(
+                "refs/heads/s", sig, sig, "m", builder.write(), parents
+            )
+            parents = [commit]
+        return n / (time.perf_counter() - start)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
