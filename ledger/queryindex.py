@@ -21,10 +21,10 @@ from typing import Any
 
 import pygit2
 
-from .entry import ENTRY_FILE, T_OBSERVATION, Entry, parse_timestamp, parse_trailers
+from .entry import T_OBSERVATION, Entry, parse_timestamp, parse_trailers
 from .errors import InvalidInputError
 from .names import from_tree_path
-from .store import LedgerStore
+from .store import LedgerStore, entry_blob
 
 INDEX_FILE = "ledger-query-index.sqlite"
 SCHEMA_VERSION = "2"
@@ -236,11 +236,8 @@ def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
 
     Reads the JSON without building an Entry: the same fields, for a fraction of the cost.
     """
-    try:
-        blob = commit.tree[ENTRY_FILE]
-    except KeyError:
-        return None
-    if not isinstance(blob, pygit2.Blob):
+    blob = entry_blob(commit)
+    if blob is None:
         return None
     try:
         data = json.loads(blob.data)

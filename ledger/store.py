@@ -238,11 +238,8 @@ class LedgerStore:
             commit.message
         ):
             return None
-        try:
-            blob = commit.tree[ENTRY_FILE]
-        except KeyError:
-            return None
-        if not isinstance(blob, pygit2.Blob):
+        blob = entry_blob(commit)
+        if blob is None:
             return None
         return Entry.from_json(str(commit.id), bytes(blob.data), self.read_blob)
 
@@ -305,6 +302,15 @@ class LedgerStore:
             pass
         # A session kept under another name (e.g. a diverged copy pulled from a remote).
         return any(holds(tip) for tip in self.sessions().values())
+
+
+def entry_blob(commit: pygit2.Commit) -> pygit2.Blob | None:
+    """The ``entry.json`` blob of a commit's tree, or None when it has none."""
+    try:
+        blob = commit.tree[ENTRY_FILE]
+    except KeyError:
+        return None
+    return blob if isinstance(blob, pygit2.Blob) else None
 
 
 def _raw(target: pygit2.Oid | str) -> bytes:
