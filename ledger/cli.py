@@ -25,6 +25,7 @@ from .commands import (
     write,
 )
 from .errors import (
+    ArchiveNotFoundError,
     EntryNotFoundError,
     InvalidInputError,
     LedgerError,
@@ -84,7 +85,10 @@ def exit_code(exc: LedgerError) -> int:
     """The exit code the CLI uses for a library error."""
     if isinstance(exc, InvalidInputError):
         return 2
-    if isinstance(exc, EntryNotFoundError | LedgerNotFoundError | SessionNotFoundError):
+    if isinstance(
+        exc,
+        EntryNotFoundError | LedgerNotFoundError | SessionNotFoundError | ArchiveNotFoundError,
+    ):
         return 1
     return 3
 

@@ -32,6 +32,7 @@ LedgerError
 ├── StorageError               git refused a write (disk full, read-only, corrupt object)
 │   ├── GitUnavailableError    the git command-line tool is needed and cannot be run
 │   └── ArchiveError           an archive bundle is missing, unreadable or fails verification
+│       └── ArchiveNotFoundError   no archive bundle by that name or path
 └── SyncError                  a remote could not be reached, or a push or pull failed
 """
 
@@ -158,6 +159,10 @@ class GitUnavailableError(StorageError):
 
 class ArchiveError(StorageError):
     """An archive bundle is missing, unreadable, or fails ``git bundle verify``."""
+
+
+class ArchiveNotFoundError(ArchiveError):
+    """No archive bundle by that name or path."""
 
 
 class NotARepositoryError(InvalidInputError):

@@ -31,6 +31,7 @@ import pygit2
 from .entry import T_AGENT, T_LEVEL, T_OBSERVATION, T_TYPE, Entry, parse_trailers
 from .errors import (
     ArchiveError,
+    ArchiveNotFoundError,
     GitUnavailableError,
     InvalidInputError,
     LedgerNotFoundError,
@@ -914,7 +915,7 @@ class LogStorage:
         for candidate in (path, self.archive_dir / path.name):
             if candidate.is_file():
                 return candidate.absolute()
-        raise ArchiveError(f"no archive {bundle} (looked in {self.archive_dir} too)")
+        raise ArchiveNotFoundError(f"no archive {bundle} (looked in {self.archive_dir} too)")
 
     def restore_archive(self, bundle: str | os.PathLike[str]) -> dict[str, Any]:
         """Bring a bundle's sessions back as session refs; refs never move backwards.

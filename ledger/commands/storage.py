@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..location import check_existing
 from ..storage import EXPORT_FORMATS, LogStorage
 from ..types import ChangeType, LogLevel
 from .common import ledger_dir, print_json_lines, print_table, style
@@ -179,12 +180,16 @@ def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
     Example:
       git ledger archive list --json
     """
-    archives = _storage(ctx, quiet=True).list_archives()
+    storage = _storage(ctx, quiet=True)
+    check_existing(storage.ledger_dir)  # a missing ledger is "nothing there", not "none"
+    archives = storage.list_archives()
     if as_json:
         print_json_lines(archives)
-        return
+    elif not archives:
+        click.echo("No archives.", err=True)
     if not archives:
-        click.echo("No archives.")
+        ctx.exit(1)
+    if as_json:
         return
     print_table(
         ["BUNDLE", "SESSIONS", "ENTRIES", "FIRST ENTRY", "LAST ENTRY", "SIZE"],
