@@ -6,10 +6,18 @@ subclass, registered in :data:`ADAPTERS` under its command-line name.
 
 from __future__ import annotations
 
-from .base import Adapter, Outcome, run_hook
+from .base import Adapter, Outcome, run_hook, serve_stdin
 from .claude_code import ClaudeCode
 from .gemini_cli import GeminiCli
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (ClaudeCode(), GeminiCli())}
 
-__all__ = ["ADAPTERS", "Adapter", "ClaudeCode", "GeminiCli", "Outcome", "run_hook"]
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "ClaudeCode",
+    "GeminiCli",
+    "Outcome",
+    "run_hook",
+    "serve_stdin",
+]

@@ -395,3 +395,19 @@ def run_hook(adapter: Adapter, raw: bytes, ledger_dir: str | os.PathLike[str] | 
     except Exception as exc:  # a hook must never take the agent down
         note(ledger_dir, adapter.name, f"internal error: {type(exc).__name__}: {exc}")
         return Outcome("failed", "", f"internal error: {type(exc).__name__}: {exc}")
+
+
+def serve_stdin(adapter: Adapter, ledger_dir: str | os.PathLike[str] | None, verbose: bool) -> None:
+    """Handle the event on stdin as the agent's hook command: reply, one line on trouble.
+
+    Never raises and never fails: a ledger problem never blocks the agent.
+    """
+    outcome = run_hook(adapter, sys.stdin.buffer.read(), ledger_dir)
+    if adapter.reply:
+        sys.stdout.write(adapter.reply + "\n")
+        sys.stdout.flush()
+    if outcome.status == "failed":
+        sys.stderr.write(f"git-ledger: {outcome.detail} (the agent goes on)\n")
+    elif verbose:
+        line = f"git-ledger: {outcome.status} {outcome.event} {outcome.detail} "
+        sys.stderr.write(f"{line}{outcome.entry_id or ''}".rstrip() + "\n")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from ..agents import ADAPTERS, run_hook
+from ..agents import ADAPTERS, serve_stdin
 from .common import ledger_dir
 
 NAMES = sorted(ADAPTERS)
@@ -29,20 +28,8 @@ def _adapter_command(name: str) -> click.Command:
     @click.option("--verbose", "-v", is_flag=True, help="Say on stderr what was recorded.")
     @click.pass_context
     def handle(ctx: click.Context, verbose: bool) -> None:
-        adapter = ADAPTERS[name]
-        raw = sys.stdin.buffer.read()
-        outcome = run_hook(adapter, raw, ledger_dir(ctx))
-        if adapter.reply:
-            click.echo(adapter.reply)
-        if outcome.status == "failed":
-            click.echo(f"git-ledger: {outcome.detail} (the agent goes on)", err=True)
-        elif verbose:
-            click.echo(
-                f"git-ledger: {outcome.status} {outcome.event} {outcome.detail} "
-                f"{outcome.entry_id or ''}".rstrip(),
-                err=True,
-            )
         # Exit 0 whatever happened: a ledger problem never blocks the agent.
+        serve_stdin(ADAPTERS[name], ledger_dir(ctx), verbose)
 
     handle.help = (
         f"Read one {ADAPTERS[name].display} hook event (JSON on stdin) and record it; "
