@@ -58,7 +58,7 @@ from .names import (
     validate_agent_id,
     validate_session_id,
 )
-from .redact import Redactor
+from .redact import REDACTIONS_KEY, Redactor
 from .store import LedgerStore, retry_cas
 from .types import ChangeType, LogLevel, change_type, log_level
 
@@ -472,7 +472,13 @@ class ChangeLogger:
         path_text: str | None = None
         tree_path: str | None = None
         if file_path is not None:
-            path_text = check_path(file_path)
+            path_text, fired = self.redactor.text(check_path(file_path))
+            if fired:  # a secret in a path would reach the tree, trailers and entry.json
+                meta[REDACTIONS_KEY] = dict(
+                    sorted({**meta.get(REDACTIONS_KEY, {}), "file_path": fired}.items())
+                )
+                # the recorded path is not the file's: restoring to it must be refused
+                meta["before_stored"] = meta["after_stored"] = False
             tree_path = to_tree_path(path_text, self.workdir)
         for key, state in (("before", before), ("after", after)):
             if isinstance(state, State):

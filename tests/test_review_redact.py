@@ -1,0 +1,35 @@
+"""Secrets in places the field scan used to miss: file paths, metadata keys, header pairs."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ledger import ChangeLogger
+
+try:
+    from tests.conftest import fsck_clean
+except ImportError:  # pragma: no cover
+    from conftest import fsck_clean  # type: ignore[no-redef]
+
+TOKEN = "ghp_" + "Q7x" * 12
+
+
+def all_objects(ledger: Path) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(ledger), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+def test_secret_in_a_file_path_reaches_no_object(ledger_path: Path, workdir: Path) -> None:
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    created = logger.log_file_change(f"cfg/{TOKEN}.txt", "file_create", None, "x\n")
+    logged = logger.log("file_update", "touched", file_path=f"keys/{TOKEN}/a")
+    assert TOKEN.encode() not in all_objects(ledger_path)
+    for entry in (created, logged):
+        assert entry.file_path is not None and "[REDACTED:github-token:" in entry.file_path
+        assert entry.metadata["redactions"]["file_path"] == ["github-token"]
+        assert entry.metadata["after_stored"] is False  # never restored to a made-up path
+    fsck_clean(ledger_path)
