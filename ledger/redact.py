@@ -419,6 +419,10 @@ class Redactor:
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for key, item in value.items():
+                new_key, fired = self.text(key)
+                if fired:  # a secret used as a key would be stored in the clear
+                    hits[f"{field}.{new_key}"] = fired
+                    key = new_key
                 sub = f"{field}.{key}"
                 if (
                     self.enabled

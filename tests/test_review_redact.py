@@ -33,3 +33,13 @@ def test_secret_in_a_file_path_reaches_no_object(ledger_path: Path, workdir: Pat
         assert entry.metadata["redactions"]["file_path"] == ["github-token"]
         assert entry.metadata["after_stored"] is False  # never restored to a made-up path
     fsck_clean(ledger_path)
+
+
+def test_secret_used_as_a_metadata_key_reaches_no_object(ledger_path: Path, workdir: Path) -> None:
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    entry = logger.log("api_call", "lookup", metadata={"tokens": {TOKEN: "alice"}})
+    assert TOKEN.encode() not in all_objects(ledger_path)
+    (key,) = entry.metadata["tokens"]
+    assert key.startswith("[REDACTED:github-token:")
+    assert entry.metadata["tokens"][key] == "alice"
+    fsck_clean(ledger_path)
