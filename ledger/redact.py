@@ -439,6 +439,18 @@ class Redactor:
                     out[key] = self.value(item, sub, hits)
             return out
         if isinstance(value, list):
+            if (
+                self.enabled
+                and len(value) == 2
+                and isinstance(value[0], str)
+                and isinstance(value[1], str)
+                and value[1]
+                and not MARKER_RE.fullmatch(value[1])
+                and self.is_sensitive_key(value[0])
+            ):
+                # A (name, value) pair, as HTTP clients give headers: ["Authorization", "…"].
+                hits[f"{field}[1]"] = [SENSITIVE_KEY_RULE]
+                return [value[0], self.marker(SENSITIVE_KEY_RULE, value[1])]
             return [self.value(v, f"{field}[{i}]", hits) for i, v in enumerate(value)]
         return value
 

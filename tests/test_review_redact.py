@@ -43,3 +43,22 @@ def test_secret_used_as_a_metadata_key_reaches_no_object(ledger_path: Path, work
     assert key.startswith("[REDACTED:github-token:")
     assert entry.metadata["tokens"][key] == "alice"
     fsck_clean(ledger_path)
+
+
+def test_header_pairs_in_lists_are_redacted(ledger_path: Path, workdir: Path) -> None:
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    secrets = ["plainOpaqueValue4242", "Bearer opaque-session-77"]
+    entry = logger.log_api_call(
+        "https://api.example.com/v1",
+        "GET",
+        {"headers": [("X-Api-Key", secrets[0]), ["Authorization", secrets[1]], ["Accept", "*/*"]]},
+        None,
+        200,
+    )
+    blob = all_objects(ledger_path)
+    for secret in secrets:
+        assert secret.encode() not in blob
+    headers = entry.metadata["request_data"]["headers"]
+    assert headers[0][0] == "X-Api-Key" and headers[0][1].startswith("[REDACTED:sensitive-key:")
+    assert headers[2] == ["Accept", "*/*"]
+    fsck_clean(ledger_path)
