@@ -28,6 +28,7 @@ import pygit2
 from .errors import (
     ConcurrentUpdateError,
     HookEventError,
+    InvalidPathError,
     LedgerError,
     LedgerLocationError,
     LockTimeoutError,
@@ -43,6 +44,7 @@ from .hooks import (
 )
 from .location import resolve_ledger_dir
 from .logger import ChangeLogger
+from .names import check_path, to_tree_path
 from .types import ChangeType
 
 EVENT_MAGIC = "git-ledger-event 1"
@@ -246,6 +248,14 @@ def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
         files.append(item)
         if GITLINK in (old.mode, new.mode):
             item["submodule"] = True
+            continue
+        try:
+            to_tree_path(check_path(path), logger.workdir)
+        except InvalidPathError as exc:
+            # Git allows names the ledger cannot record (not UTF-8, too long): keep the
+            # commit entry, name the file in a form JSON can hold, and skip its states.
+            item["path"] = os.fsencode(path).decode("utf-8", "backslashreplace")
+            item["not_recorded"] = str(exc)
             continue
         before = bytes(repo[old.id].data) if ctype is not ChangeType.FILE_CREATE else None
         after = bytes(repo[new.id].data) if ctype is not ChangeType.FILE_DELETE else None
