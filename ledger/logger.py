@@ -323,33 +323,34 @@ class ChangeLogger:
             self._redact_file(path, "before", notes),
         )
         tracked = TrackedFile(os.fspath(path))
-        yield tracked
-        after = state_from_disk(
-            self.store.repo,
-            self._sink(),
-            full,
-            self.max_content_bytes,
-            self._redact_file(path, "after", notes),
-        )
-        if before == after:
-            return
-        if before is None:
-            ctype = ChangeType.FILE_CREATE
-        elif after is None:
-            ctype = ChangeType.FILE_DELETE
-        else:
-            ctype = ChangeType.FILE_UPDATE
-        tracked.entry = self._record(
-            ctype,
-            description or f"{_VERBS[ctype]} {os.fspath(path)}",
-            metadata,
-            LogLevel.INFO,
-            path,
-            None,
-            before if before is not None else ABSENT,
-            after if after is not None else ABSENT,
-            notes,
-        )
+        try:
+            yield tracked
+        finally:  # a change made before the block raised is still recorded
+            after = state_from_disk(
+                self.store.repo,
+                self._sink(),
+                full,
+                self.max_content_bytes,
+                self._redact_file(path, "after", notes),
+            )
+            if before != after:  # never `return` here: it would swallow the exception
+                if before is None:
+                    ctype = ChangeType.FILE_CREATE
+                elif after is None:
+                    ctype = ChangeType.FILE_DELETE
+                else:
+                    ctype = ChangeType.FILE_UPDATE
+                tracked.entry = self._record(
+                    ctype,
+                    description or f"{_VERBS[ctype]} {os.fspath(path)}",
+                    metadata,
+                    LogLevel.INFO,
+                    path,
+                    None,
+                    before if before is not None else ABSENT,
+                    after if after is not None else ABSENT,
+                    notes,
+                )
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

@@ -1,0 +1,34 @@
+"""Write-path guarantees found missing in review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger import ChangeLogger
+
+try:
+    from tests.conftest import fsck_clean, git
+except ImportError:  # pragma: no cover
+    from conftest import fsck_clean, git  # type: ignore[no-redef]
+
+
+def test_track_file_records_a_change_made_before_the_block_raised(
+    ledger_path: Path, workdir: Path
+) -> None:
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    (workdir / "conf.ini").write_text("a=1\n")
+    with pytest.raises(RuntimeError, match="agent crashed"):
+        with logger.track_file("conf.ini") as tracked:
+            (workdir / "conf.ini").write_text("a=2\n")
+            raise RuntimeError("agent crashed")
+    assert tracked.entry is not None and tracked.entry.change_type.value == "file_update"
+    assert git(ledger_path, "cat-file", "-p", tracked.entry.file_hash_after or "") == "a=2\n"
+    # An unchanged file inside a failing block still records nothing, and still raises.
+    with pytest.raises(KeyError):
+        with logger.track_file("conf.ini") as untouched:
+            raise KeyError("x")
+    assert untouched.entry is None
+    assert len(list(logger.store.walk_session("s"))) == 1
+    fsck_clean(ledger_path)
