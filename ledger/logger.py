@@ -37,7 +37,14 @@ from .entry import (
     normalize_metadata,
     parse_timestamp,
 )
-from .errors import InvalidInputError, InvalidPathError, StorageError, TimestampOrderError
+from .errors import (
+    InvalidAgentIdError,
+    InvalidInputError,
+    InvalidPathError,
+    InvalidSessionIdError,
+    StorageError,
+    TimestampOrderError,
+)
 from .gitobj import (
     OBJ_BLOB,
     OBJ_COMMIT,
@@ -157,7 +164,16 @@ class ChangeLogger:
         """The ledger's secret redactor (loaded on first use, with the entry signer)."""
         if self._redactor is None:
             self.store.ensure()
-            self._redactor = Redactor.for_ledger(self.ledger_dir, self.store.repo)
+            redactor = Redactor.for_ledger(self.ledger_dir, self.store.repo)
+            # Ids go into ref names, authors and trailers, where no marker can stand in.
+            for error, what, name in (
+                (InvalidSessionIdError, "session id", self.session_id),
+                (InvalidAgentIdError, "agent id", self.agent_id),
+            ):
+                fired = redactor.text(name)[1]
+                if fired:
+                    raise error(f"the {what} holds a secret ({', '.join(fired)}); use another")
+            self._redactor = redactor
             self._sign = entry_signer(self.ledger_dir, self.store.repo)
         return self._redactor
 

@@ -32,3 +32,23 @@ def test_track_file_records_a_change_made_before_the_block_raised(
     assert untouched.entry is None
     assert len(list(logger.store.walk_session("s"))) == 1
     fsck_clean(ledger_path)
+
+
+def test_a_secret_in_a_session_or_agent_id_is_refused_before_anything_is_written(
+    ledger_path: Path, workdir: Path
+) -> None:
+    from ledger.errors import InvalidAgentIdError, InvalidSessionIdError
+
+    token = "ghp_" + "k9Z" * 12
+    by_session = ChangeLogger(ledger_path, session_id=token, workdir=workdir, durable=False)
+    with pytest.raises(InvalidSessionIdError) as caught:
+        by_session.log("system_command", "ls")
+    assert token not in str(caught.value)
+    by_agent = ChangeLogger(
+        ledger_path, agent_id=f"bot {token}", session_id="s", workdir=workdir, durable=False
+    )
+    with pytest.raises(InvalidAgentIdError):
+        by_agent.log_file_change("a.txt", "file_create", None, "x")
+    assert git(ledger_path, "for-each-ref") == ""
+    blob = git(ledger_path, "cat-file", "--batch-all-objects", "--batch-check")
+    assert blob == ""
