@@ -417,6 +417,19 @@ class Redactor:
                 hits[field] = fired
             return new
         if isinstance(value, Mapping):
+            label = value.get("name", value.get("key"))
+            secret = value.get("value")
+            if (
+                self.enabled
+                and isinstance(label, str)
+                and isinstance(secret, str)
+                and secret
+                and not MARKER_RE.fullmatch(secret)
+                and self.is_sensitive_key(label)
+            ):
+                # A header as HAR and many APIs write it: {"name": "Authorization", "value": …}.
+                hits[f"{field}.value"] = [SENSITIVE_KEY_RULE]
+                value = {**value, "value": self.marker(SENSITIVE_KEY_RULE, secret)}
             out: dict[str, Any] = {}
             for key, item in value.items():
                 new_key, fired = self.text(key)

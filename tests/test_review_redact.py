@@ -62,3 +62,29 @@ def test_header_pairs_in_lists_are_redacted(ledger_path: Path, workdir: Path) ->
     assert headers[0][0] == "X-Api-Key" and headers[0][1].startswith("[REDACTED:sensitive-key:")
     assert headers[2] == ["Accept", "*/*"]
     fsck_clean(ledger_path)
+
+
+def test_name_value_header_objects_are_redacted(ledger_path: Path, workdir: Path) -> None:
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    secrets = ["Bearer opaqueHarValue1", "opaqueKeyValue22"]
+    entry = logger.log_api_call(
+        "https://api.example.com/v1",
+        "GET",
+        {
+            "headers": [
+                {"name": "Authorization", "value": secrets[0]},
+                {"key": "X-Api-Key", "value": secrets[1]},
+                {"name": "Accept", "value": "*/*"},
+            ]
+        },
+        None,
+        200,
+    )
+    blob = all_objects(ledger_path)
+    for secret in secrets:
+        assert secret.encode() not in blob
+    headers = entry.metadata["request_data"]["headers"]
+    assert headers[0]["name"] == "Authorization"
+    assert headers[0]["value"].startswith("[REDACTED:sensitive-key:")
+    assert headers[2] == {"name": "Accept", "value": "*/*"}
+    fsck_clean(ledger_path)
