@@ -317,7 +317,8 @@ def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
 
 
 def _record_push(logger: ChangeLogger, event: HookEvent) -> int:
-    remote = event.args[0] if event.args else ""
+    # Pushing to a URL instead of a named remote gives git the URL as the remote's name too.
+    remote = strip_credentials(event.args[0]) if event.args else ""
     url = strip_credentials(event.args[1]) if len(event.args) > 1 else ""
     repo = _open_repo(event)
     refs: list[dict[str, Any]] = []
