@@ -484,7 +484,11 @@ class ChangeLogger:
         if timestamp is not None:
             if not isinstance(timestamp, dt.datetime) or timestamp.tzinfo is None:
                 raise InvalidInputError("timestamp must be a timezone-aware datetime")
-            if timestamp.astimezone(dt.UTC).year < 1971:
+            try:
+                utc = timestamp.astimezone(dt.UTC)
+            except OverflowError:  # e.g. 9999-12-31 23:00 at UTC-12
+                raise InvalidInputError("timestamp is out of range in UTC") from None
+            if utc.year < 1971:
                 raise InvalidInputError("timestamp must be after 1970")
         path_text: str | None = None
         tree_path: str | None = None

@@ -19,16 +19,17 @@ def test_track_file_records_a_change_made_before_the_block_raised(
 ) -> None:
     logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
     (workdir / "conf.ini").write_text("a=1\n")
-    with pytest.raises(RuntimeError, match="agent crashed"):
-        with logger.track_file("conf.ini") as tracked:
-            (workdir / "conf.ini").write_text("a=2\n")
-            raise RuntimeError("agent crashed")
+    with (
+        pytest.raises(RuntimeError, match="agent crashed"),
+        logger.track_file("conf.ini") as tracked,
+    ):
+        (workdir / "conf.ini").write_text("a=2\n")
+        raise RuntimeError("agent crashed")
     assert tracked.entry is not None and tracked.entry.change_type.value == "file_update"
     assert git(ledger_path, "cat-file", "-p", tracked.entry.file_hash_after or "") == "a=2\n"
     # An unchanged file inside a failing block still records nothing, and still raises.
-    with pytest.raises(KeyError):
-        with logger.track_file("conf.ini") as untouched:
-            raise KeyError("x")
+    with pytest.raises(KeyError), logger.track_file("conf.ini") as untouched:
+        raise KeyError("x")
     assert untouched.entry is None
     assert len(list(logger.store.walk_session("s"))) == 1
     fsck_clean(ledger_path)
@@ -52,3 +53,15 @@ def test_a_secret_in_a_session_or_agent_id_is_refused_before_anything_is_written
     assert git(ledger_path, "for-each-ref") == ""
     blob = git(ledger_path, "cat-file", "--batch-all-objects", "--batch-check")
     assert blob == ""
+
+
+def test_a_timestamp_out_of_range_in_utc_is_a_clear_error(ledger_path: Path, workdir: Path) -> None:
+    import datetime as dt
+
+    from ledger.errors import InvalidInputError
+
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    late = dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-12)))
+    with pytest.raises(InvalidInputError, match="out of range"):
+        logger.log("system_command", "far future", timestamp=late)
+    assert logger.log("system_command", "still writable").description == "still writable"
