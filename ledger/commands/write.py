@@ -134,7 +134,7 @@ def run_cmd(
         duration=time.monotonic() - started,
         timestamp=None,
     )
-    sys.exit(code)
+    sys.exit(128 - code if code < 0 else code)  # killed by signal N: 128+N, as shells say
 
 
 def register(group: click.Group) -> None:
