@@ -8,6 +8,7 @@ hook exits 0. Adding an agent is one small module with a subclass of :class:`Ada
 from __future__ import annotations
 
 import abc
+import base64
 import contextlib
 import dataclasses
 import datetime as dt
@@ -101,9 +102,10 @@ def _key(text: str) -> str:
 class Snapshots:
     """Before-states taken at "pre" events, keyed by session and tool call.
 
-    The content goes into the ledger as a blob at once; a small JSON record under
-    ``ledger-agents/pending/<agent>/<session>/<call>.json`` names it until the "post"
-    event of the same call takes it.
+    The content is kept (base64) in a private JSON record under
+    ``ledger-agents/pending/<agent>/<session>/<call>.json`` until the "post" event of the
+    same call takes it; it reaches git only through ``log_file_change``, redacted, never
+    as a raw blob.
     """
 
     def __init__(self, store: LedgerStore, agent: str) -> None:
@@ -141,11 +143,11 @@ class Snapshots:
                 with open(file_path, "rb") as fh:
                     data = fh.read()
             if "too_large" not in record:
-                record["blob"] = str(self.store.repo.create_blob(data))
+                record["data"] = base64.b64encode(data).decode("ascii")
                 record["size"] = len(data)
         path = self._path(session, call)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(path, json.dumps(record).encode())
+        atomic_write(path, json.dumps(record).encode(), mode=0o600)
         return record
 
     def pop(self, session: str, call: str) -> JSONDict | None:
@@ -174,7 +176,10 @@ class Snapshots:
 
     def content(self, record: Mapping[str, Any]) -> bytes | None:
         """The snapshot's bytes (None when the file did not exist or was not kept)."""
-        blob = record.get("blob")
+        data = record.get("data")
+        if isinstance(data, str):
+            return base64.b64decode(data)
+        blob = record.get("blob")  # a record taken by an earlier version
         return self.store.read_blob(blob) if isinstance(blob, str) else None
 
 
