@@ -51,3 +51,32 @@ def test_a_pre_tool_snapshot_stores_no_secret(tmp_path: Path, ledger_path: Path)
     assert "Updated .env (Edit)" in log and "Updated settings.py (Edit)" in log
     assert not list((ledger_path / "ledger-agents" / "pending").rglob("*.json"))
     fsck_clean(ledger_path)
+
+
+def test_a_malformed_first_event_does_not_spoil_a_new_ledger(
+    tmp_path: Path, ledger_path: Path
+) -> None:
+    assert not ledger_path.exists()
+    proc = run_cli("--ledger", str(ledger_path), "agent", "claude-code", input="not json")
+    assert proc.returncode == 0 and "malformed event" in proc.stderr
+    hook(
+        ledger_path,
+        tmp_path,
+        {
+            "hook_event_name": "PostToolUse",
+            "session_id": "first-1",
+            "cwd": str(tmp_path),
+            "tool_name": "Bash",
+            "tool_input": {"command": "ls"},
+            "tool_response": {"stdout": "a\n", "stderr": "", "interrupted": False},
+        },
+    )
+    log = subprocess.run(
+        ["git", "-C", str(ledger_path), "log", "--format=%s", "refs/heads/sessions/first-1"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "Executed: ls" in log
+    assert "malformed event" in (ledger_path / "ledger-agents" / "claude-code.log").read_text()
+    fsck_clean(ledger_path)

@@ -370,7 +370,10 @@ def _now() -> str:
 def note(ledger_dir: str | os.PathLike[str] | None, agent: str, message: str) -> None:
     """Append a line to ``ledger-agents/<agent>.log`` in the ledger (never raises)."""
     with contextlib.suppress(Exception):
-        path = resolve_ledger_dir(ledger_dir) / AGENTS_DIR / f"{_key(agent)}.log"
+        ledger = resolve_ledger_dir(ledger_dir)
+        # A folder of ours in a place with no ledger yet would make it "not a ledger".
+        ensure_ledger(ledger)
+        path = ledger / AGENTS_DIR / f"{_key(agent)}.log"
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with open(path, "a", encoding="utf-8") as fh:
