@@ -495,9 +495,9 @@ class ChangeLogger:
         if file_path is not None:
             path_text, fired = self.redactor.text(check_path(file_path))
             if fired:  # a secret in a path would reach the tree, trailers and entry.json
-                meta[REDACTIONS_KEY] = dict(
-                    sorted({**meta.get(REDACTIONS_KEY, {}), "file_path": fired}.items())
-                )
+                noted = meta.get(REDACTIONS_KEY)
+                noted = noted if isinstance(noted, dict) else {}
+                meta[REDACTIONS_KEY] = dict(sorted({**noted, "file_path": fired}.items()))
                 # the recorded path is not the file's: restoring to it must be refused
                 meta["before_stored"] = meta["after_stored"] = False
             tree_path = to_tree_path(path_text, self.workdir)

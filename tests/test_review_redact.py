@@ -26,7 +26,9 @@ def all_objects(ledger: Path) -> bytes:
 def test_secret_in_a_file_path_reaches_no_object(ledger_path: Path, workdir: Path) -> None:
     logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
     created = logger.log_file_change(f"cfg/{TOKEN}.txt", "file_create", None, "x\n")
-    logged = logger.log("file_update", "touched", file_path=f"keys/{TOKEN}/a")
+    logged = logger.log(
+        "file_update", "touched", {"redactions": "caller's own"}, file_path=f"keys/{TOKEN}/a"
+    )
     assert TOKEN.encode() not in all_objects(ledger_path)
     for entry in (created, logged):
         assert entry.file_path is not None and "[REDACTED:github-token:" in entry.file_path
