@@ -245,6 +245,8 @@ class ChangeLogger:
         timestamp: dt.datetime | None = None,
     ) -> Entry:
         """Record a decision with its reasoning and context."""
+        if context is not None and not isinstance(context, Mapping):
+            raise InvalidInputError("context must be a mapping")
         meta = {"decision": decision, "reasoning": reasoning, "context": dict(context or {})}
         return self._record(ChangeType.AGENT_DECISION, decision, meta, level, None, timestamp)
 
@@ -260,8 +262,13 @@ class ChangeLogger:
         timestamp: dt.datetime | None = None,
     ) -> Entry:
         """Record a system command with its output and exit code (error level if non-zero)."""
+        if not isinstance(command, str) and not (
+            isinstance(command, Sequence) and all(isinstance(c, str) for c in command)
+        ):
+            raise InvalidInputError("command must be a string or a sequence of strings")
         text = command if isinstance(command, str) else shlex.join(command)
-        meta: dict[str, Any] = {"command": text, "exit_code": int(exit_code)}
+        exit_code, duration = _numbers(exit_code, duration, "exit_code")
+        meta: dict[str, Any] = {"command": text, "exit_code": exit_code}
         meta.update(_bounded("output", output))
         if stderr is not None:
             meta.update(_bounded("stderr", stderr))
@@ -287,6 +294,12 @@ class ChangeLogger:
         timestamp: dt.datetime | None = None,
     ) -> Entry:
         """Record an API call; 4xx is a warning and 5xx an error unless ``level`` says."""
+        if not isinstance(method, str):
+            raise InvalidInputError("method must be a string")
+        if status_code is not None:
+            status_code, duration = _numbers(status_code, duration, "status_code")
+        else:
+            duration = _numbers(0, duration, "status_code")[1]
         meta: dict[str, Any] = {
             "endpoint": endpoint,
             "method": method.upper(),
@@ -702,6 +715,16 @@ def _commit_tree(sink: ObjectSink, commit: bytes) -> bytes:
     if obj_type != OBJ_COMMIT or not data.startswith(b"tree "):
         raise StorageError(f"object {commit.hex()} is not a commit")
     return bytes.fromhex(data[5:45].decode())
+
+
+def _numbers(code: Any, duration: Any, name: str) -> tuple[int, float | None]:
+    """An integer code and an optional duration in seconds, or InvalidInputError."""
+    try:
+        return int(code), None if duration is None else float(duration)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"{name} must be an integer and duration a number of seconds"
+        ) from None
 
 
 def _bounded(key: str, text: str) -> dict[str, Any]:

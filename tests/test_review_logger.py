@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,32 @@ def test_a_timestamp_out_of_range_in_utc_is_a_clear_error(ledger_path: Path, wor
     with pytest.raises(InvalidInputError, match="out of range"):
         logger.log("system_command", "far future", timestamp=late)
     assert logger.log("system_command", "still writable").description == "still writable"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lg: lg.log_api_call("https://api.example.com", None),
+        lambda lg: lg.log_api_call("https://api.example.com", "GET", status_code="teapot"),
+        lambda lg: lg.log_command("ls", "", None),
+        lambda lg: lg.log_command(b"ls", "", 0),
+        lambda lg: lg.log_command("ls", "", 0, duration="slow"),
+        lambda lg: lg.log_agent_decision("retry", "flaky", context=["not", "a", "mapping"]),
+    ],
+)
+def test_bad_arguments_to_the_log_helpers_are_invalid_input(
+    ledger_path: Path, workdir: Path, call: Any
+) -> None:
+    from ledger.errors import InvalidInputError
+
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    with pytest.raises(InvalidInputError):
+        call(logger)
+    assert not logger.store.exists or logger.store.tip("s") is None
+
+
+def test_numeric_strings_still_work_for_codes(ledger_path: Path, workdir: Path) -> None:
+    logger = ChangeLogger(ledger_path, session_id="s", workdir=workdir, durable=False)
+    api = logger.log_api_call("https://api.example.com", "get", status_code="503", duration="0.5")
+    assert api.metadata["status_code"] == 503 and api.level.value == "error"
+    assert logger.log_command("false", "", "1").metadata["exit_code"] == 1
