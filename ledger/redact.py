@@ -452,19 +452,21 @@ class Redactor:
                     out[key] = self.value(item, sub, hits)
             return out
         if isinstance(value, list):
-            if (
-                self.enabled
-                and len(value) == 2
-                and isinstance(value[0], str)
-                and isinstance(value[1], str)
-                and value[1]
-                and not MARKER_RE.fullmatch(value[1])
-                and self.is_sensitive_key(value[0])
-            ):
-                # A (name, value) pair, as HTTP clients give headers: ["Authorization", "…"].
-                hits[f"{field}[1]"] = [SENSITIVE_KEY_RULE]
-                return [value[0], self.marker(SENSITIVE_KEY_RULE, value[1])]
-            return [self.value(v, f"{field}[{i}]", hits) for i, v in enumerate(value)]
+            # A list of (name, value) pairs, as HTTP clients give headers:
+            # [["Authorization", "…"], …]. A lone two-word list (tags) is no such pair.
+            pairs = self.enabled and all(
+                isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
+                for v in value
+            )
+            out_list: list[Any] = []
+            for i, v in enumerate(value):
+                sub = f"{field}[{i}]"
+                if pairs and v[1] and not MARKER_RE.fullmatch(v[1]) and self.is_sensitive_key(v[0]):
+                    hits[f"{sub}[1]"] = [SENSITIVE_KEY_RULE]
+                    out_list.append([v[0], self.marker(SENSITIVE_KEY_RULE, v[1])])
+                else:
+                    out_list.append(self.value(v, sub, hits))
+            return out_list
         return value
 
     def entry_fields(

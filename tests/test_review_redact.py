@@ -63,6 +63,9 @@ def test_header_pairs_in_lists_are_redacted(ledger_path: Path, workdir: Path) ->
     headers = entry.metadata["request_data"]["headers"]
     assert headers[0][0] == "X-Api-Key" and headers[0][1].startswith("[REDACTED:sensitive-key:")
     assert headers[2] == ["Accept", "*/*"]
+    # A two-word list that is no list of pairs (tags) is left alone.
+    tagged = logger.log("agent_decision", "labels", {"tags": ["auth", "bugfix"]})
+    assert tagged.metadata["tags"] == ["auth", "bugfix"]
     fsck_clean(ledger_path)
 
 
