@@ -36,3 +36,19 @@ def test_agent_hook_records_without_loading_the_cli(tmp_path: Path) -> None:
     assert git(ledger, "log", "--format=%s", "refs/heads/sessions/fast-1").splitlines() == [
         "model_inference: Prompt: add a health check"
     ]
+
+
+def test_closed_streams_never_fail_the_agent(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.git"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ledger", "--ledger", str(ledger), "agent", "claude-code"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, check=False, close_fds=True,
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    closed = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m ledger --ledger "$1" agent claude-code <&- >&-',
+         sys.executable, str(ledger)],
+        capture_output=False, stderr=subprocess.PIPE, text=True, check=False,
+    )
+    assert closed.returncode == 0 and "Traceback" not in closed.stderr, closed.stderr

@@ -408,14 +408,23 @@ def run_hook(adapter: Adapter, raw: bytes, ledger_dir: str | os.PathLike[str] | 
 def serve_stdin(adapter: Adapter, ledger_dir: str | os.PathLike[str] | None, verbose: bool) -> None:
     """Handle the event on stdin as the agent's hook command: reply, one line on trouble.
 
-    Never raises and never fails: a ledger problem never blocks the agent.
+    Never raises and never fails: a ledger problem never blocks the agent, and neither does
+    a closed or broken stdin, stdout or stderr (an empty event is noted as malformed).
     """
-    outcome = run_hook(adapter, sys.stdin.buffer.read(), ledger_dir)
+    try:
+        raw = sys.stdin.buffer.read()
+    except (AttributeError, OSError, ValueError):
+        raw = b""
+    outcome = run_hook(adapter, raw, ledger_dir)
+    lines: list[tuple[Any, str]] = []
     if adapter.reply:
-        sys.stdout.write(adapter.reply + "\n")
-        sys.stdout.flush()
+        lines.append((sys.stdout, adapter.reply + "\n"))
     if outcome.status == "failed":
-        sys.stderr.write(f"git-ledger: {outcome.detail} (the agent goes on)\n")
+        lines.append((sys.stderr, f"git-ledger: {outcome.detail} (the agent goes on)\n"))
     elif verbose:
         line = f"git-ledger: {outcome.status} {outcome.event} {outcome.detail} "
-        sys.stderr.write(f"{line}{outcome.entry_id or ''}".rstrip() + "\n")
+        lines.append((sys.stderr, f"{line}{outcome.entry_id or ''}".rstrip() + "\n"))
+    for stream, text in lines:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.write(text)
+            stream.flush()
