@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.dates import as_datetime as as_utc
 from ledger.errors import InvalidInputError
 from ledger.htmlreport import Details, render_audit_html
-from ledger.dates import as_datetime as as_utc
 
 ALLOWED = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p",
            "main", "nav", "a", "section", "div", "b", "span", "svg", "text", "rect", "line",

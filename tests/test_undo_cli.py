@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,12 @@ import pytest
 from ledger import ChangeLogger
 from ledger.store import LedgerStore
 from tests.conftest import ROOT, fsck_clean, run_cli
-from tests.undo_helpers import agent_session, seed_workspace, snapshot
-
-
-@pytest.fixture(autouse=True)
-def fixed_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
+from tests.undo_helpers import (
+    agent_session,
+    fixed_umask,  # noqa: F401  (an autouse fixture)
+    seed_workspace,
+    snapshot,
+)
 
 
 @pytest.fixture

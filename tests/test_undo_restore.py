@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,14 @@ from ledger.errors import (
 )
 from ledger.store import LedgerStore
 from tests.conftest import fsck_clean
-from tests.undo_helpers import BINARY, agent_session, seed_workspace, snapshot
-
-
-@pytest.fixture(autouse=True)
-def fixed_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
-
-
-def make_logger(ledger_path: Path, work: Path, session: str = "agent-run") -> ChangeLogger:
-    return ChangeLogger(
-        ledger_dir=ledger_path, agent_id="coder", session_id=session, workdir=work, durable=False
-    )
+from tests.undo_helpers import (
+    BINARY,
+    agent_session,
+    fixed_umask,  # noqa: F401  (an autouse fixture)
+    make_logger,
+    seed_workspace,
+    snapshot,
+)
 
 
 @pytest.fixture

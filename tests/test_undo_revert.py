@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ledger import ChangeLogger, ChangeType, Restorer
+from ledger import ChangeType, Restorer
 from ledger.errors import (
     InvalidInputError,
     SessionNotFoundError,
@@ -17,21 +16,14 @@ from ledger.errors import (
 )
 from ledger.store import LedgerStore
 from tests.conftest import fsck_clean, git
-from tests.undo_helpers import BINARY, agent_session, seed_workspace, snapshot
-
-
-@pytest.fixture(autouse=True)
-def fixed_umask() -> Iterator[None]:
-    """New files get 0644/0755 as a person's shell would give them."""
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
-
-
-def make_logger(ledger_path: Path, work: Path, session: str = "agent-run") -> ChangeLogger:
-    return ChangeLogger(
-        ledger_dir=ledger_path, agent_id="coder", session_id=session, workdir=work, durable=False
-    )
+from tests.undo_helpers import (
+    BINARY,
+    agent_session,
+    fixed_umask,  # noqa: F401  (an autouse fixture)
+    make_logger,
+    seed_workspace,
+    snapshot,
+)
 
 
 def undoer(ledger_path: Path, work: Path) -> Restorer:

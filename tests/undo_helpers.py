@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ledger import ChangeLogger
 
 Snapshot = dict[str, tuple[str, int, bytes]]
 
 BINARY = bytes(range(256)) * 4 + b"\x00\xff\xfe"
+
+
+@pytest.fixture(autouse=True)
+def fixed_umask() -> Iterator[None]:
+    """New files get 0644/0755 as a person's shell would give them."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def make_logger(ledger_path: Path, work: Path, session: str = "agent-run") -> ChangeLogger:
+    """The agent's logger in the undo tests (not durable: these tests are about undo)."""
+    return ChangeLogger(
+        ledger_dir=ledger_path, agent_id="coder", session_id=session, workdir=work, durable=False
+    )
 
 
 def snapshot(root: Path) -> Snapshot:
