@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger.logger import ChangeLogger  # noqa: E402
 from ledger.types import ChangeType, LogLevel  # noqa: E402
+from ledger.write.logger import ChangeLogger  # noqa: E402
 
 DAYS = 60
 AGENTS = [f"agent-{i:02d}" for i in range(20)]

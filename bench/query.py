@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.gen import file_pool  # noqa: E402
 from ledger import LogQuery  # noqa: E402
-from ledger.queryindex import INDEX_FILE  # noqa: E402
+from ledger._layout import INDEX_FILE
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:

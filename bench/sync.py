@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import sync
-from ledger.logger import ChangeLogger
+from ledger.sync import core as sync
+from ledger.write.logger import ChangeLogger
 
 SPEC = "refs/heads/sessions/*:refs/heads/sessions/*"
 

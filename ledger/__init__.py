@@ -16,17 +16,17 @@ __version__ = "0.1.0"
 
 # Public name -> the module (relative to this package) that defines it.
 _EXPORTS = {
-    "ChangeLogger": ".logger",
-    "ChangeType": ".types",
-    "Entry": ".entry",
-    "LedgerError": ".errors",
-    "LogLevel": ".types",
-    "LogMetrics": ".metrics",
-    "LogQuery": ".query",
-    "LogStorage": ".storage",
-    "Restorer": ".undo",
-    "verify_ledger": ".verify",
-    "write_checkpoint": ".checkpoint",
+    "ChangeLogger": "ledger.write.logger",
+    "ChangeType": "ledger.types",
+    "Entry": "ledger.entry",
+    "LedgerError": "ledger.errors",
+    "LogLevel": "ledger.types",
+    "LogMetrics": "ledger.metrics",
+    "LogQuery": "ledger.read.query",
+    "LogStorage": "ledger.lifecycle.storage",
+    "Restorer": "ledger.undo.restore",
+    "verify_ledger": "ledger.trust.verify",
+    "write_checkpoint": "ledger.trust.checkpoint",
 }
 
 __all__ = [
@@ -44,23 +44,23 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .checkpoint import write_checkpoint
-    from .entry import Entry
-    from .errors import LedgerError
-    from .logger import ChangeLogger
-    from .metrics import LogMetrics
-    from .query import LogQuery
-    from .storage import LogStorage
-    from .types import ChangeType, LogLevel
-    from .undo import Restorer
-    from .verify import verify_ledger
+    from ledger.entry import Entry
+    from ledger.errors import LedgerError
+    from ledger.lifecycle.storage import LogStorage
+    from ledger.metrics import LogMetrics
+    from ledger.read.query import LogQuery
+    from ledger.trust.checkpoint import write_checkpoint
+    from ledger.trust.verify import verify_ledger
+    from ledger.types import ChangeType, LogLevel
+    from ledger.undo.restore import Restorer
+    from ledger.write.logger import ChangeLogger
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ledger' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

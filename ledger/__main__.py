@@ -16,7 +16,7 @@ def _agent_hook(argv: list[str]) -> bool:
         ledger_dir, argv = argv[1], argv[2:]
     if len(argv) < 2 or argv[0] != "agent" or not set(argv[2:]) <= {"-v", "--verbose"}:
         return False
-    from .agents import ADAPTERS, serve_stdin
+    from ledger.capture.agents import ADAPTERS, serve_stdin
 
     adapter = ADAPTERS.get(argv[1])
     if adapter is None:
@@ -27,6 +27,6 @@ def _agent_hook(argv: list[str]) -> bool:
 
 if __name__ == "__main__":
     if not _agent_hook(sys.argv[1:]):
-        from .cli import main
+        from ledger.cli.main import main
 
         main(prog_name="git-ledger")

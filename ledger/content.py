@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pygit2
 
-from .errors import InvalidInputError, InvalidPathError
-from .gitobj import MODE_BLOB, MODE_EXEC, MODE_LINK, OBJ_BLOB, ObjectSink
+from ledger._objects import MODE_BLOB, MODE_EXEC, MODE_LINK, OBJ_BLOB, ObjectSink
+from ledger.errors import InvalidInputError, InvalidPathError
 
 # Above this many bytes only the hash and the size of a state are kept (configurable).
 DEFAULT_MAX_CONTENT_BYTES = 64 * 1024 * 1024

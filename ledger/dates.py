@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .errors import InvalidDateError
+from ledger.errors import InvalidDateError
 
 _RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -9,8 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .entry import Entry
-from .logger import ChangeLogger
+from ledger.entry import Entry
+from ledger.write.logger import ChangeLogger
 
 AGENT = "demo-agent"
 

@@ -17,10 +17,9 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
 
-from .errors import InvalidInputError, InvalidMetadataError
-from .types import ChangeType, LogLevel, change_type, log_level
+from ledger.errors import InvalidInputError, InvalidMetadataError
+from ledger.types import ChangeType, LogLevel, change_type, log_level
 
-ENTRY_FILE = "entry.json"
 FORMAT_VERSION = 1
 MAX_METADATA_DEPTH = 64
 SUBJECT_MAX = 160

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pygit2
 
-from .errors import LedgerLocationError, LedgerNotFoundError
+from ledger.errors import LedgerLocationError, LedgerNotFoundError
 
 ENV_DIR = "GIT_LEDGER_DIR"
 CONFIG_KEY = "ledger.dir"

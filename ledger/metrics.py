@@ -25,21 +25,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from .entry import ENTRY_FILE, T_AGENT, T_FILE, T_LEVEL, T_TYPE, parse_trailers
-from .errors import InvalidInputError, LedgerError
-from .location import resolve_ledger_dir
-from .names import from_tree_path
-from .storage import (
-    ARCHIVE_DIR,
+from ledger._fs import maintenance_paused
+from ledger._git import run_git
+from ledger._graph import first_parents, is_observation
+from ledger._layout import ARCHIVE_DIR, ENTRY_FILE
+from ledger._names import from_tree_path
+from ledger._store import LedgerStore
+from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_TYPE, parse_trailers
+from ledger.errors import InvalidInputError, LedgerError
+from ledger.lifecycle.storage import (
     _tree_size,
-    is_observation,
     loose_objects,
-    maintenance_paused,
     packs,
-    run_git,
-    session_commits,
 )
-from .store import LedgerStore
+from ledger.location import resolve_ledger_dir
 
 PREFIX = "git_ledger"
 ERROR_LEVELS = frozenset({"error", "critical"})
@@ -122,7 +121,7 @@ class LogMetrics:
                     continue
                 fresh = _Cached(tip, Counter(), {}, None)
                 reached = False
-                for commit in session_commits(repo, tip):
+                for commit in first_parents(repo, tip):
                     if cached is not None and bytes(commit.id.raw) == cached.tip:
                         reached = True
                         break
@@ -147,7 +146,7 @@ class LogMetrics:
         cutoff = time.time() - hours * 3600
         repo = self.store.repo
         for sid, tip in self.store.sessions().items():
-            for commit in session_commits(repo, tip):
+            for commit in first_parents(repo, tip):
                 if commit.commit_time < cutoff:
                     break
                 if not is_observation(commit):

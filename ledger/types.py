@@ -54,7 +54,7 @@ FILE_CHANGE_TYPES = frozenset(
 
 def change_type(value: ChangeType | str) -> ChangeType:
     """Coerce a string to ChangeType with a clear error."""
-    from .errors import InvalidInputError
+    from ledger.errors import InvalidInputError
 
     try:
         return ChangeType(value)
@@ -65,7 +65,7 @@ def change_type(value: ChangeType | str) -> ChangeType:
 
 def log_level(value: LogLevel | str) -> LogLevel:
     """Coerce a string to LogLevel with a clear error."""
-    from .errors import InvalidInputError
+    from ledger.errors import InvalidInputError
 
     try:
         return LogLevel(str(value).lower() if isinstance(value, str) else value)

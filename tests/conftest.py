@@ -74,7 +74,7 @@ def fsck_clean(repo: Path) -> None:
     """
     pause: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if (repo / "ledger-locks").is_dir():
-        from ledger.storage import maintenance_paused
+        from ledger._fs import maintenance_paused
 
         pause = maintenance_paused(repo)
     with pause:

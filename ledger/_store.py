@@ -1,0 +1,312 @@
+"""The ledger repository: per-thread handles, session locks, ref compare-and-swap, reads.
+
+Writers of one session serialise on an advisory ``flock`` (released by the kernel when a
+writer dies, so it never outlives its holder) and publish with a compare-and-swap of the
+session ref inside a libgit2 ref transaction. Readers take no locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import cast
+
+import pygit2
+
+from ledger._fs import flock
+from ledger._graph import entry_blob, first_parents, is_observation
+from ledger._layout import LOCK_FOLDER, RECOVERY_LOG, SESSION_REF_PREFIX
+from ledger._names import validate_session_id
+from ledger.entry import Entry
+from ledger.errors import (
+    AmbiguousEntryError,
+    ConcurrentUpdateError,
+    EntryNotFoundError,
+    LedgerError,
+    LockTimeoutError,
+    StorageError,
+)
+from ledger.location import check_existing, ensure_ledger
+
+# A ref .lock file older than this, found while we hold the session's flock, was left by a
+# writer that died between locking and renaming: every live ledger writer holds the flock.
+STALE_REF_LOCK_SECONDS = 2.0
+
+_fsync_enabled = False
+_fsync_guard = threading.Lock()
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - no C library to ask
+        return None
+    func = getattr(libc, "syncfs", None)
+    if func is None:  # pragma: no cover - not Linux
+        return None
+    func.argtypes = [ctypes.c_int]
+    func.restype = ctypes.c_int
+    return cast(Callable[[int], int], func)
+
+
+_SYNCFS = _find_syncfs()
+
+
+def enable_fsync() -> None:
+    """Turn on libgit2's fsync of objects and refs (a process-wide libgit2 setting)."""
+    global _fsync_enabled
+    with _fsync_guard:
+        if not _fsync_enabled:
+            pygit2.settings.enable_fsync_gitdir(True)
+            _fsync_enabled = True
+
+
+def sync_filesystem(path: Path) -> None:
+    """Make everything written so far under ``path`` durable.
+
+    One syncfs(2) of the ledger's filesystem, which on Linux costs a fraction of the
+    fsync of every object file, folder and ref that libgit2 would do. Where syncfs is
+    missing, libgit2's own fsync is on instead and this does nothing.
+    """
+    if _SYNCFS is None:
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise StorageError(f"cannot make writes to {path} durable: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+class _Moved(Exception):
+    pass
+
+
+class LedgerStore:
+    """Handle on one ledger repository, shareable between threads."""
+
+    def __init__(self, path: Path, *, create: bool = False, durable: bool = True) -> None:
+        self.path = path
+        self.durable = durable
+        self._local = threading.local()
+        self._ready = False
+        if durable and _SYNCFS is None:
+            enable_fsync()
+        if not create:
+            check_existing(path)
+            self._ready = True
+
+    # -- repository handles ---------------------------------------------------------
+    def ensure(self) -> None:
+        """Create the ledger on first write."""
+        if not self._ready:
+            ensure_ledger(self.path)
+            self._ready = True
+
+    @property
+    def exists(self) -> bool:
+        if self._ready:
+            return True
+        try:
+            check_existing(self.path)
+        except LedgerError:
+            return False
+        self._ready = True
+        return True
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        """This thread's own Repository (libgit2 objects are not shared across threads)."""
+        repo: pygit2.Repository | None = getattr(self._local, "repo", None)
+        if repo is None:
+            self.ensure()
+            try:
+                repo = pygit2.Repository(str(self.path))
+            except pygit2.GitError as exc:
+                raise StorageError(f"cannot open ledger at {self.path}: {exc}") from exc
+            self._local.repo = repo
+        return repo
+
+    # -- session locks ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def session_lock(self, session_id: str, timeout: float = 60.0) -> Iterator[None]:
+        """Hold the session's writer lock; raise LockTimeoutError after ``timeout`` s."""
+        with flock(
+            self.path / LOCK_FOLDER,
+            f"{session_id}.lock",
+            what=f"lock session {session_id}",
+            timeout=timeout,
+            busy=lambda: LockTimeoutError(
+                f"session {session_id} is locked by another live writer (waited {timeout:.0f}s)"
+            ),
+            delay=0.0005,
+        ):
+            yield
+
+    def _clear_stale_ref_lock(self, refname: str) -> None:
+        lock = self.path / (refname + ".lock")
+        deadline = time.monotonic() + STALE_REF_LOCK_SECONDS * 2
+        while True:
+            try:
+                age = time.time() - lock.stat().st_mtime
+            except FileNotFoundError:
+                return
+            if age >= STALE_REF_LOCK_SECONDS or time.monotonic() > deadline:
+                try:
+                    lock.unlink()
+                except FileNotFoundError:
+                    return
+                self.record_recovery(f"removed stale ref lock {lock.name} for {refname}")
+                return
+            time.sleep(0.05)
+
+    def record_recovery(self, what: str) -> None:
+        """Append a line to the ledger's recovery log (stale locks removed, and so on)."""
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with contextlib.suppress(OSError), open(self.path / RECOVERY_LOG, "a") as fh:
+            fh.write(f"{stamp} pid={os.getpid()} {what}\n")
+
+    # -- refs ---------------------------------------------------------------------------
+    def tip(self, session_id: str) -> bytes | None:
+        """The id of the session's newest commit, or None for a new session."""
+        ref = self.repo.references.get(SESSION_REF_PREFIX + session_id)
+        return _raw(ref.target) if ref is not None else None
+
+    def compare_and_swap(
+        self,
+        session_id: str,
+        new: bytes,
+        expected: bytes | None,
+        message: str,
+    ) -> bool:
+        """Point the session ref at ``new`` if it still points at ``expected``.
+
+        Must be called with the session lock held. Returns False when the ref moved.
+        """
+        refname = SESSION_REF_PREFIX + session_id
+        self._clear_stale_ref_lock(refname)
+        repo = self.repo
+        if self.durable:
+            sync_filesystem(self.path)  # the new objects are on disk before a ref names them
+        try:
+            with repo.transaction() as tx:
+                tx.lock_ref(refname)
+                current = repo.references.get(refname)
+                now = _raw(current.target) if current is not None else None
+                if now != expected:
+                    raise _Moved
+                # The reflog names the ledger's own identity (user.name in its config);
+                # the agent is the commit's author.
+                tx.set_target(refname, pygit2.Oid(raw=new), None, message)
+        except _Moved:
+            return False
+        except pygit2.GitError as exc:
+            raise StorageError(f"cannot update {refname}: {exc}") from exc
+        if self.durable:
+            sync_filesystem(self.path)  # the ref and its reflog, before the caller is told
+        return True
+
+    def sessions(self) -> dict[str, bytes]:
+        """Every session id with its tip commit id."""
+        out: dict[str, bytes] = {}
+        for ref in self.repo.references.iterator(pygit2.enums.ReferenceFilter.BRANCHES):
+            name = ref.name
+            if name.startswith(SESSION_REF_PREFIX):
+                out[name[len(SESSION_REF_PREFIX) :]] = _raw(ref.resolve().target)
+        return out
+
+    # -- reads ----------------------------------------------------------------------------
+    def read_blob(self, hex_id: str) -> bytes | None:
+        """The content of a blob, or None when the ledger does not hold it."""
+        try:
+            obj = self.repo.get(hex_id)
+        except (ValueError, pygit2.GitError):
+            return None
+        if obj is None or not isinstance(obj, pygit2.Blob):
+            return None
+        return bytes(obj.data)
+
+    def entry_from_commit(self, commit: pygit2.Commit) -> Entry | None:
+        """The entry a commit holds, or None for an observation or foreign commit."""
+        if is_observation(commit):
+            return None
+        blob = entry_blob(commit)
+        if blob is None:
+            return None
+        return Entry.from_json(str(commit.id), bytes(blob.data), self.read_blob)
+
+    def walk_session(self, session_id: str) -> Iterator[Entry]:
+        """A session's entries, newest first, along first parents."""
+        validate_session_id(session_id)
+        tip = self.tip(session_id)
+        if tip is None:
+            return
+        for commit in first_parents(self.repo, tip):
+            entry = self.entry_from_commit(commit)
+            if entry is not None:
+                yield entry
+
+    def get_entry(self, id_or_prefix: str) -> Entry:
+        """Find an entry by full id or any unique prefix of 7 or more hex digits."""
+        text = id_or_prefix.strip().lower()
+        if len(text) < 7 or any(c not in "0123456789abcdef" for c in text):
+            raise EntryNotFoundError(
+                f"{id_or_prefix!r} is not an entry id (7 to 40 hexadecimal digits)"
+            )
+        repo = self.repo
+        try:
+            obj = repo.revparse_single(text) if len(text) < 40 else repo.get(text)
+        except KeyError:
+            obj = None
+        except (ValueError, pygit2.GitError) as exc:
+            if "ambiguous" in str(exc).lower():
+                raise AmbiguousEntryError(f"id prefix {text} matches more than one object") from exc
+            obj = None
+        if not isinstance(obj, pygit2.Commit):
+            raise EntryNotFoundError(f"no entry with id {id_or_prefix}")
+        entry = self.entry_from_commit(obj)
+        if entry is None:
+            raise EntryNotFoundError(f"{id_or_prefix} is not an entry (an observation commit)")
+        if not self.is_acknowledged(entry):
+            raise EntryNotFoundError(
+                f"{id_or_prefix} is not on its session's branch (a write that never completed)"
+            )
+        return entry
+
+    def is_acknowledged(self, entry: Entry) -> bool:
+        """True when the entry's commit is on its session's branch."""
+        oid = pygit2.Oid(hex=entry.id)
+
+        def holds(tip: bytes | None) -> bool:
+            return tip is not None and (
+                tip == bytes(oid.raw) or self.repo.descendant_of(pygit2.Oid(raw=tip), oid)
+            )
+
+        try:
+            if holds(self.tip(validate_session_id(entry.session_id))):
+                return True
+        except LedgerError:
+            pass
+        # A session kept under another name (e.g. a diverged copy pulled from a remote).
+        return any(holds(tip) for tip in self.sessions().values())
+
+
+def _raw(target: pygit2.Oid | str) -> bytes:
+    if isinstance(target, str):
+        return bytes.fromhex(target)
+    return bytes(target.raw)
+
+
+def retry_cas(attempts: int = 8) -> Iterator[int]:
+    """Attempt numbers for a compare-and-swap loop, then ConcurrentUpdateError."""
+    yield from range(attempts)
+    raise ConcurrentUpdateError(
+        f"the session ref kept moving during {attempts} attempts; nothing was written"
+    )

@@ -1,0 +1,1 @@
+"""Automatic capture: git hooks, their spool and drainer, and coding-agent adapters."""

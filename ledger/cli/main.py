@@ -1,0 +1,122 @@
+"""The ``git-ledger`` command (also ``git ledger`` and ``python -m ledger``).
+
+Each command is a thin shell over one library call: parse options, call the API, format
+the result. Commands live in ``ledger/commands/<area>.py``, each with a ``register(group)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from ledger import __version__
+from ledger.capture import drain
+from ledger.cli import (
+    agents,
+    demo,
+    hooks,
+    metrics,
+    query,
+    storage,
+    sync,
+    trust,
+    undo,
+    write,
+)
+from ledger.errors import (
+    ArchiveNotFoundError,
+    EntryNotFoundError,
+    InvalidInputError,
+    LedgerError,
+    LedgerNotFoundError,
+    SessionNotFoundError,
+)
+
+EPILOG = """\b
+Examples:
+  git ledger demo                      record a scripted agent session
+  git ledger recent --hours 24         what agents did today
+  git ledger --ledger ./l.git sessions list the sessions of another ledger
+"""
+
+
+class LedgerGroup(click.Group):
+    """A group that turns a LedgerError into one line on stderr and an exit code.
+
+    Exit codes: 2 for bad input (click's usage errors too, also told in one line), 1 for
+    nothing there (no ledger yet, unknown entry id or session), 3 for any other failure
+    (storage, locks).
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # a bad global option
+            usage_error(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as exc:
+            click.echo(f"git-ledger: error: {exc}", err=True)
+            sys.exit(exit_code(exc))
+        except click.UsageError as exc:  # an unknown command, a bad option or argument
+            usage_error(exc)
+
+
+def usage_error(exc: click.UsageError) -> NoReturn:
+    """Say what was wrong with the command line in one line, like every other error."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # no command given: click shows the help
+        raise exc
+    where = exc.ctx.command_path if exc.ctx is not None else "git-ledger"
+    message = exc.format_message().rstrip(".")
+    click.echo(f"git-ledger: error: {message} (see '{where} -h')", err=True)
+    sys.exit(exc.exit_code)
+
+
+def exit_code(exc: LedgerError) -> int:
+    """The exit code the CLI uses for a library error."""
+    if isinstance(exc, InvalidInputError):
+        return 2
+    if isinstance(
+        exc,
+        EntryNotFoundError | LedgerNotFoundError | SessionNotFoundError | ArchiveNotFoundError,
+    ):
+        return 1
+    return 3
+
+
+@click.group(
+    cls=LedgerGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--ledger",
+    "ledger_dir",
+    metavar="PATH",
+    envvar="GIT_LEDGER_DIR",
+    help="Ledger repository (default: $GIT_LEDGER_DIR, git config ledger.dir, "
+    "~/.local/share/git-ledger/ledger.git).",
+)
+@click.version_option(__version__, prog_name="git-ledger")
+@click.pass_context
+def main(ctx: click.Context, ledger_dir: str | None) -> None:
+    """git-ledger: a git-native change ledger for AI agents.
+
+    Every action an agent records is a commit on refs/heads/sessions/<session> of a bare
+    repository, so plain git log and git show read the ledger too.
+    """
+    ctx.obj = {"ledger_dir": ledger_dir}
+    if ctx.invoked_subcommand != "hooks":
+        drain.start_if_pending(ledger_dir)  # events a git hook queued and nobody recorded
+
+
+for _module in (write, demo, query, storage, metrics, hooks, agents, trust, sync, undo):
+    _module.register(main)

@@ -1,0 +1,229 @@
+"""CLI commands for operating a ledger: ``maintenance``, ``export``, ``archive list|restore``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
+from ledger.lifecycle.storage import EXPORT_FORMATS, LogStorage
+from ledger.location import check_existing
+from ledger.types import ChangeType, LogLevel
+
+TYPES = [t.value for t in ChangeType]
+LEVELS = [v.value for v in LogLevel]
+
+
+class _Progress:
+    """A one-line progress counter on stderr, shown only on a terminal."""
+
+    def __init__(self) -> None:
+        self.on = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if not self.on:
+            return
+        text = f"{stage}: {done}/{total}" if total else f"{stage}: {done}"
+        click.echo(f"\r\033[K{text}", nl=False, err=True)
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", nl=False, err=True)
+            self.shown = False
+
+    def echo(self, text: str) -> None:
+        """Print a message on its own line, clearing the progress line first."""
+        self.done()
+        click.echo(text)
+
+
+def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: Any) -> LogStorage:
+    echo = progress.echo if progress is not None else click.echo
+    return LogStorage(ledger_dir(ctx), progress=progress, echo=echo, **kwargs)
+
+
+@click.command("maintenance")
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@click.option("--max-age-days", type=float, default=30, show_default=True,
+              help="Archive sessions whose last entry is older than this.")
+@click.option("--max-storage-mb", type=float, default=500, show_default=True,
+              help="The repository's size budget (for --enforce-quota).")
+@click.option("--enforce-quota", is_flag=True,
+              help="Instead: retire the oldest sessions (archived first) until under budget.")
+@click.option("--no-archive", is_flag=True,
+              help="With --enforce-quota: delete retired sessions without archiving them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON line.")
+@click.pass_context
+def maintenance_cmd(
+    ctx: click.Context,
+    dry_run: bool,
+    max_age_days: float,
+    max_storage_mb: float,
+    enforce_quota: bool,
+    no_archive: bool,
+    as_json: bool,
+) -> None:
+    """Pack loose objects and archive idle sessions into a verified git bundle.
+
+    Sessions whose last entry is older than --max-age-days are written to a bundle under
+    the ledger's archive/ folder, the bundle is checked with git bundle verify, and only
+    then are their refs removed. Entries written while this runs are never lost.
+
+    \b
+    Example:
+      git ledger maintenance --dry-run
+      git ledger maintenance --max-age-days 60
+    """
+    progress = _Progress()
+    storage = _storage(ctx, progress, max_log_age_days=max_age_days,
+                       max_storage_mb=max_storage_mb, quiet=as_json)
+    try:
+        if enforce_quota:
+            if dry_run:
+                raise click.UsageError("--dry-run does not combine with --enforce-quota")
+            result = storage.enforce_storage_quota(archive=not no_archive)
+        else:
+            result = storage.maintenance(dry_run=dry_run)
+    finally:
+        progress.done()
+    if as_json:
+        print_json_lines([result])
+
+
+def _date_help(which: str) -> str:
+    return f"{which} (YYYY-MM-DD, an ISO 8601 time, or 24h / 7d / 2w ago)."
+
+
+@click.command("export")
+@click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json",
+              show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
+@click.option("--start-date", metavar="DATE", help=_date_help("From"))
+@click.option("--end-date", metavar="DATE", help=_date_help("Up to (a bare date: that whole day)"))
+@click.option("--type", "types", multiple=True, type=click.Choice(TYPES),
+              help="Only this change type (repeatable).")
+@click.option("--level", "levels", multiple=True, type=click.Choice(LEVELS),
+              help="Only this level (repeatable).")
+@click.option("--session", metavar="ID", help="Only this session.")
+@click.option("--agent", metavar="NAME", help="Only this agent.")
+@click.option("--file", "file_path", metavar="PATH", help="Only this file (or folder/).")
+@click.option("--text", "search_text", metavar="TEXT", help="Only entries mentioning TEXT.")
+@click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
+@click.pass_context
+def export_cmd(
+    ctx: click.Context,
+    output_file: str,
+    fmt: str,
+    start_date: str | None,
+    end_date: str | None,
+    types: tuple[str, ...],
+    levels: tuple[str, ...],
+    session: str | None,
+    agent: str | None,
+    file_path: str | None,
+    search_text: str | None,
+    include_states: bool,
+) -> None:
+    """Write entries (newest first) to a file as JSON, JSON lines or CSV.
+
+    The export streams: memory stays flat however many entries match, and the file
+    appears only when it is complete.
+
+    \b
+    Example:
+      git ledger export week.csv --format csv --start-date 2025-11-01 --end-date 2025-11-07
+      git ledger export errors.jsonl --format jsonl --level error --level critical
+    """
+    progress = _Progress()
+    storage = _storage(ctx, progress, quiet=True)
+    try:
+        result = storage.export_logs(
+            output_file,
+            start_date=start_date,
+            end_date=end_date,
+            format=fmt,
+            include_states=include_states,
+            change_types=list(types) or None,
+            levels=list(levels) or None,
+            session_id=session,
+            agent_id=agent,
+            file_path=file_path,
+            search_text=search_text,
+        )
+    finally:
+        progress.done()
+    click.echo(f"Exported {result['entries']} entries to {result['output_file']} ({fmt})")
+
+
+@click.group("archive")
+def archive_group() -> None:
+    """List and restore the bundles that maintenance archived sessions into.
+
+    \b
+    Example:
+      git ledger archive list
+      git ledger archive restore sessions-20251105T173045000000Z.bundle
+    """
+
+
+@archive_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines for programs.")
+@click.pass_context
+def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List archive bundles with their sessions, entries and time span.
+
+    \b
+    Example:
+      git ledger archive list --json
+    """
+    storage = _storage(ctx, quiet=True)
+    check_existing(storage.ledger_dir)  # a missing ledger is "nothing there", not "none"
+    archives = storage.list_archives()
+    if as_json:
+        print_json_lines(archives)
+    elif not archives:
+        click.echo("No archives.", err=True)
+    if not archives:
+        ctx.exit(1)
+    if as_json:
+        return
+    print_table(
+        ["BUNDLE", "SESSIONS", "ENTRIES", "FIRST ENTRY", "LAST ENTRY", "SIZE"],
+        [
+            (a["name"], a["sessions"], a["entries"], a["first_entry"] or "",
+             a["last_entry"] or "", a["size_bytes"])
+            for a in archives
+        ],
+    )
+
+
+@archive_group.command("restore")
+@click.argument("bundle")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON line.")
+@click.pass_context
+def archive_restore_cmd(ctx: click.Context, bundle: str, as_json: bool) -> None:
+    """Bring an archived bundle's sessions back into the ledger.
+
+    BUNDLE is a path or a name in the ledger's archive/ folder. Refs never move
+    backwards: a session id reused since is restored as ID.restored-N.
+
+    \b
+    Example:
+      git ledger archive restore sessions-20251105T173045000000Z.bundle
+    """
+    result = _storage(ctx, quiet=as_json).restore_archive(bundle)
+    if as_json:
+        print_json_lines([result])
+    elif result["restored"]:
+        click.echo(style("Sessions are back: ", bold=True) + ", ".join(result["restored"]))
+
+
+def register(group: click.Group) -> None:
+    """Add ``maintenance``, ``export`` and ``archive``."""
+    group.add_command(maintenance_cmd)
+    group.add_command(export_cmd)
+    group.add_command(archive_group)

@@ -1,0 +1,143 @@
+"""CLI commands that record entries from a shell: ``log`` and ``run``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import click
+
+from ledger.cli.common import ledger_dir
+from ledger.errors import InvalidInputError
+from ledger.types import ChangeType, LogLevel
+from ledger.write.logger import ChangeLogger
+
+TYPES = [t.value for t in ChangeType]
+LEVELS = [v.value for v in LogLevel]
+
+
+def _logger(ctx: click.Context, agent: str | None, session: str | None) -> ChangeLogger:
+    return ChangeLogger(ledger_dir=ledger_dir(ctx), agent_id=agent, session_id=session)
+
+
+def _meta(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"--meta takes KEY=VALUE, not {pair!r}")
+        out[key] = value
+    return out
+
+
+session_option = click.option(
+    "--session",
+    metavar="ID",
+    envvar="GIT_LEDGER_SESSION",
+    help="Session id (default: $GIT_LEDGER_SESSION, else a new session).",
+)
+agent_option = click.option(
+    "--agent",
+    metavar="NAME",
+    envvar="GIT_LEDGER_AGENT",
+    help="Agent id (default: $GIT_LEDGER_AGENT, else 'agent').",
+)
+
+
+@click.command("log")
+@click.option("--type", "ctype", type=click.Choice(TYPES), required=True, help="Change type.")
+@click.option("--description", "-m", required=True, help="What happened.")
+@click.option("--level", type=click.Choice(LEVELS), default="info", show_default=True)
+@click.option("--file", "file_path", metavar="PATH", help="The file the entry concerns.")
+@click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Metadata (repeatable).")
+@session_option
+@agent_option
+@click.pass_context
+def log_cmd(
+    ctx: click.Context,
+    ctype: str,
+    description: str,
+    level: str,
+    file_path: str | None,
+    meta: tuple[str, ...],
+    session: str | None,
+    agent: str | None,
+) -> None:
+    """Record one entry from a shell and print its id.
+
+    \b
+    Example:
+      git ledger log --type deployment -m "Deployed v1.4" --meta env=prod
+    """
+    logger = _logger(ctx, agent, session)
+    entry = logger.log(ctype, description, _meta(meta), level, file_path)
+    click.echo(entry.id)
+
+
+@click.command("run", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@session_option
+@agent_option
+@click.pass_context
+def run_cmd(
+    ctx: click.Context, command: tuple[str, ...], session: str | None, agent: str | None
+) -> None:
+    """Run a command, record it as a system_command, exit with its exit code.
+
+    Output is shown as it arrives and recorded with the exit code and duration.
+
+    \b
+    Example:
+      git ledger run -- pytest -q
+    """
+    logger = _logger(ctx, agent, session)
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(command),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        logger.log_command(
+            list(command), "", 127, stderr=str(exc), duration=time.monotonic() - started
+        )
+        click.echo(f"git-ledger: cannot run {command[0]}: {exc.strerror}", err=True)
+        sys.exit(127)
+    out_chunks: list[bytes] = []
+    err_chunks: list[bytes] = []
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    assert proc.stdout is not None and proc.stderr is not None
+    sel.register(proc.stdout, selectors.EVENT_READ, (out_chunks, sys.stdout.buffer))
+    sel.register(proc.stderr, selectors.EVENT_READ, (err_chunks, sys.stderr.buffer))
+    open_streams = 2
+    while open_streams:
+        for key, _ in sel.select():
+            chunk = key.fileobj.read1(65536)  # type: ignore[union-attr]
+            chunks, echo = key.data
+            if not chunk:
+                sel.unregister(key.fileobj)
+                open_streams -= 1
+                continue
+            chunks.append(chunk)
+            echo.write(chunk)
+            echo.flush()
+    code = proc.wait()
+    logger.log_command(
+        list(command),
+        b"".join(out_chunks).decode("utf-8", "replace"),
+        code,
+        stderr=b"".join(err_chunks).decode("utf-8", "replace"),
+        duration=time.monotonic() - started,
+        timestamp=None,
+    )
+    sys.exit(128 - code if code < 0 else code)  # killed by signal N: 128+N, as shells say
+
+
+def register(group: click.Group) -> None:
+    """Add ``log`` and ``run``."""
+    group.add_command(log_cmd)
+    group.add_command(run_cmd)

@@ -1,0 +1,1 @@
+"""A ledger over time: packing, archiving idle sessions, quotas and usage."""

@@ -1,0 +1,259 @@
+"""A disposable accelerator for queries that would otherwise read every entry.
+
+Full-text search, one file's history and per-session figures need every entry of the
+ledger; walking a million commits takes seconds. This index is a SQLite file beside the
+refs (``ledger-query-index.sqlite`` in the ledger directory), in the spirit of git's
+commit-graph: derived from the git data only, keyed by each session's tip commit, brought
+up to date from the refs before every use (new commits are read from the new tip down to
+the indexed one; a session whose ref was rewritten or deleted is re-read or dropped), and
+safe to delete at any time. Whatever it returns is read back from git and checked again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from ledger._graph import entry_blob, first_parents, is_observation
+from ledger._layout import INDEX_FILE
+from ledger._names import from_tree_path
+from ledger._store import LedgerStore
+from ledger.entry import Entry, parse_timestamp
+from ledger.errors import InvalidInputError
+
+SCHEMA_VERSION = "2"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions(session TEXT PRIMARY KEY, tip TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS entries(
+    id TEXT NOT NULL,
+    session TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    level TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    file TEXT,
+    file_path TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
+CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts);
+CREATE INDEX IF NOT EXISTS entries_file ON entries(file);
+CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
+"""
+
+Progress = Callable[[int, int], None]
+
+
+def micros(ts: dt.datetime) -> int:
+    """Microseconds since the epoch, exactly."""
+    return (ts - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _values(value: Any, out: list[str]) -> None:
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _values(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _values(item, out)
+    elif isinstance(value, str):
+        out.append(value)
+    elif value is not None:
+        out.append(json.dumps(value))
+
+
+def search_text(entry: Entry) -> str:
+    """What full-text search looks at, lower-cased: the description and every metadata value
+    (command, output, decision, reasoning, endpoint and the rest)."""
+    parts = [entry.description]
+    _values(entry.metadata, parts)
+    return "\n".join(parts).lower()
+
+
+def entry_file(entry: Entry) -> str | None:
+    """The entry's path in workspace-relative form (from its tree path), if it has one."""
+    if entry.tree_path:
+        try:
+            return from_tree_path(entry.tree_path)
+        except (InvalidInputError, ValueError):
+            return None
+    return None
+
+
+def path_bounds(path: str) -> tuple[str, str, str]:
+    """For a path query: (exact value, folder prefix, end of the folder's range)."""
+    exact = path.rstrip("/") if path != "/" else path
+    prefix = exact if exact.endswith("/") else exact + "/"
+    return exact, prefix, prefix[:-1] + chr(ord("/") + 1)
+
+
+class QueryIndex:
+    """The accelerator of one ledger; every method returns None when it cannot be used."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self.store = store
+        self.path: Path = store.path / INDEX_FILE
+
+    @contextlib.contextmanager
+    def session(self, progress: Progress | None = None) -> Iterator[sqlite3.Connection | None]:
+        """An up-to-date connection (brought level with the refs first), or None."""
+        conn = self._connect()
+        if conn is None:
+            yield None
+            return
+        try:
+            try:
+                self._refresh(conn, progress)
+            except (sqlite3.Error, OSError):
+                yield None
+                return
+            yield conn
+        finally:
+            conn.close()
+
+    def tip_times(self, tips: Iterable[bytes]) -> dict[bytes, int] | None:
+        """The commit time of each tip commit, remembered by commit id (which fixes it).
+
+        Lets a query skip sessions older than its window without reading their tips.
+        Returns None when the index cannot be used.
+        """
+        wanted = set(tips)
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            known: dict[bytes, int] = dict(conn.execute("SELECT tip, ctime FROM tip_times"))
+            missing = wanted - known.keys()
+            if missing:
+                repo = self.store.repo
+                rows: list[tuple[bytes, int]] = []
+                for tip in missing:
+                    commit = repo.get(pygit2.Oid(raw=tip))
+                    if isinstance(commit, pygit2.Commit):
+                        rows.append((tip, commit.commit_time))
+                known.update(rows)
+                conn.execute("BEGIN IMMEDIATE")
+                if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
+                    conn.execute("DELETE FROM tip_times")
+                    rows = [(t, known[t]) for t in wanted if t in known]
+                conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?)", rows)
+                conn.execute("COMMIT")
+            return {t: known[t] for t in wanted if t in known}
+        except sqlite3.Error:
+            return None
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        for _attempt in range(2):
+            try:
+                conn = sqlite3.connect(self.path, timeout=600, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=OFF")  # a lost index is rebuilt, not trusted
+                conn.executescript(_SCHEMA)
+                row = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES('version', ?)", (SCHEMA_VERSION,)
+                    )
+                elif row[0] != SCHEMA_VERSION:
+                    raise sqlite3.DatabaseError("index from another version")
+                return conn
+            except (sqlite3.Error, OSError):
+                with contextlib.suppress(Exception):
+                    conn.close()
+                if not self.drop():
+                    return None
+        return None
+
+    def drop(self) -> bool:
+        """Delete the index files; True when they are gone."""
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+        except OSError:
+            return False
+        return True
+
+    def _refresh(self, conn: sqlite3.Connection, progress: Progress | None) -> None:
+        tips = {s: t.hex() for s, t in self.store.sessions().items()}
+        known = dict(conn.execute("SELECT session, tip FROM sessions").fetchall())
+        if known == tips:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            known = dict(conn.execute("SELECT session, tip FROM sessions").fetchall())
+            for session in known.keys() - tips.keys():
+                conn.execute("DELETE FROM entries WHERE session=?", (session,))
+                conn.execute("DELETE FROM sessions WHERE session=?", (session,))
+            repo = self.store.repo
+            changed = [(s, t) for s, t in tips.items() if known.get(s) != t]
+            for done, (session, tip) in enumerate(changed, 1):
+                old = known.get(session)
+                rows, reached = self._rows(repo, session, tip, old)
+                if old is not None and not reached:
+                    conn.execute("DELETE FROM entries WHERE session=?", (session,))
+                conn.executemany("INSERT INTO entries VALUES(?,?,?,?,?,?,?,?,?)", rows)
+                conn.execute("INSERT OR REPLACE INTO sessions VALUES(?, ?)", (session, tip))
+                if progress is not None:
+                    progress(done, len(changed))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _rows(
+        self, repo: pygit2.Repository, session: str, tip: str, stop: str | None
+    ) -> tuple[list[tuple[Any, ...]], bool]:
+        rows: list[tuple[Any, ...]] = []
+        for commit in first_parents(repo, tip):
+            if stop is not None and str(commit.id) == stop:
+                return rows, True
+            if not is_observation(commit):
+                row = _row(commit, session)
+                if row is not None:
+                    rows.append(row)
+        return rows, False
+
+
+def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
+    """The index row of an entry commit, straight from its entry.json (None if it has none).
+
+    Reads the JSON without building an Entry: the same fields, for a fraction of the cost.
+    """
+    blob = entry_blob(commit)
+    if blob is None:
+        return None
+    try:
+        data = json.loads(blob.data)
+        parts = [data["description"]]
+        _values(data.get("metadata") or {}, parts)
+        tree_path = data.get("tree_path")
+        file = None
+        if tree_path:
+            with contextlib.suppress(InvalidInputError, ValueError):
+                file = from_tree_path(tree_path)
+        return (
+            str(commit.id),
+            session,
+            micros(parse_timestamp(data["timestamp"])),
+            str(data["change_type"]),
+            str(data["level"]).lower(),
+            str(data["agent_id"]),
+            file,
+            data.get("file_path"),
+            "\n".join(parts).lower(),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None

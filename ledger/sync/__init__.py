@@ -1,0 +1,1 @@
+"""Many machines, one ledger: push and pull sessions through ordinary git remotes."""

@@ -1,0 +1,1 @@
+"""Trust: secret redaction, signing, checkpoints and verification."""

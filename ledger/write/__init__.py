@@ -1,0 +1,1 @@
+"""The write side: the logger API and the entry → commit path."""
