@@ -1,39 +1,51 @@
 """The one error tree of git-ledger: every failure the library reports is a LedgerError.
 
+The six groups say what the caller does about it: fix the input (InputError, exit code 2),
+look elsewhere (NotFoundError, 1), retry or force (ConflictError), fix the disk, the
+repository or the tools (StorageError), fix the remote (RemoteError), or investigate what
+the ledger can no longer vouch for (IntegrityError); the last four exit with 3.
+
 LedgerError
-├── LedgerLocationError        the ledger path is missing, unwritable or not a ledger
-│   └── LedgerNotFoundError    no ledger exists there yet (reads never create one)
-├── InvalidInputError (ValueError)
-│   ├── InvalidSessionIdError  a session id that cannot be a safe ref name
-│   ├── InvalidAgentIdError    an agent id that cannot be a commit identity
-│   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
-│   │   └── WorkspaceEscapeError   a path that leads outside the workspace (symlinks too)
-│   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
-│   ├── TimestampOrderError    a timestamp earlier than the session's last entry
-│   ├── NotARepositoryError    a path given as a git repository that is not one
-│   ├── AgentEventError        a coding agent's hook event that cannot be read
-│   ├── HookEventError         a spooled git hook event that cannot be recorded
-│   ├── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
-│   ├── InvalidRemoteError     an unknown or invalid remote name, or a URL holding a password
-│   ├── InvalidDateError       a date or age a query cannot read
-│   └── ImportFormatError      a file to import that is not in the seed's JSON format
-├── EntryNotFoundError (KeyError)  no entry with that id or prefix
-├── AmbiguousEntryError (KeyError) a prefix that names more than one entry
-├── SessionNotFoundError (KeyError) no session with that id
-├── UndoConflictError          files changed since the ledger recorded them; nothing written
-├── UnrestorableError          the ledger lacks the state a restore needs
-├── LockTimeoutError           another live writer held the session lock too long
-├── ConcurrentUpdateError      the session ref kept moving under us; nothing was written
-├── MaintenanceBusyError       another maintenance run holds the ledger's maintenance lock
-├── HookInstallError           a git hook could not be installed, upgraded or removed
-├── AgentSettingsError         an agent's settings file that cannot be read or written safely
-├── CheckpointError            the ledger no longer matches its last checkpoint
-├── SigningError               ssh-keygen could not sign (no key, bad key, bad config)
+├── InputError (ValueError)    input refused before anything was written
+│   ├── InvalidInputError      input that the ledger refuses (the name most code catches)
+│   │   ├── InvalidSessionIdError  a session id that cannot be a safe ref name
+│   │   ├── InvalidAgentIdError    an agent id that cannot be a commit identity
+│   │   ├── InvalidPathError       a file path that is unsafe or cannot be stored losslessly
+│   │   │   └── WorkspaceEscapeError   a path that leads outside the workspace (symlinks too)
+│   │   ├── InvalidMetadataError   metadata that JSON cannot hold exactly
+│   │   ├── TimestampOrderError    a timestamp earlier than the session's last entry
+│   │   ├── NotARepositoryError    a path given as a git repository that is not one
+│   │   ├── AgentEventError        a coding agent's hook event that cannot be read
+│   │   ├── HookEventError         a spooled git hook event that cannot be recorded
+│   │   ├── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
+│   │   ├── InvalidRemoteError     an unknown or invalid remote name, or a URL holding a password
+│   │   ├── InvalidDateError       a date or age a query cannot read
+│   │   └── ImportFormatError      a file not in the JSON log format of the original change logger
+│   └── AmbiguousEntryError (KeyError) a prefix that names more than one entry
+├── NotFoundError              nothing there by that name
+│   ├── LedgerNotFoundError    no ledger exists there yet (reads never create one)
+│   ├── EntryNotFoundError (KeyError)  no entry with that id or prefix
+│   ├── SessionNotFoundError (KeyError) no session with that id
+│   └── ArchiveNotFoundError   no archive bundle by that name or path
+├── ConflictError              someone else got there first; retry, or force
+│   ├── UndoConflictError      files changed since the ledger recorded them; nothing written
+│   ├── LockTimeoutError       another live writer held the session lock too long
+│   ├── ConcurrentUpdateError  the session ref kept moving under us; nothing was written
+│   └── MaintenanceBusyError   another maintenance run holds the ledger's maintenance lock
 ├── StorageError               git refused a write (disk full, read-only, corrupt object)
+│   ├── LedgerLocationError    the ledger path is missing, unwritable or not a ledger
+│   │   └── LedgerNotFoundError    (also a NotFoundError, above)
 │   ├── GitUnavailableError    the git command-line tool is needed and cannot be run
-│   └── ArchiveError           an archive bundle is missing, unreadable or fails verification
-│       └── ArchiveNotFoundError   no archive bundle by that name or path
-└── SyncError                  a remote could not be reached, or a push or pull failed
+│   ├── ArchiveError           an archive bundle is missing, unreadable or fails verification
+│   │   └── ArchiveNotFoundError   (also a NotFoundError, above)
+│   ├── HookInstallError       a git hook could not be installed, upgraded or removed
+│   └── AgentSettingsError     an agent's settings file that cannot be read or written safely
+├── RemoteError                a remote failed us
+│   └── SyncError              a remote could not be reached, or a push or pull failed
+└── IntegrityError             the ledger cannot vouch for what it holds
+    ├── CheckpointError        the ledger no longer matches its last checkpoint
+    ├── SigningError           ssh-keygen could not sign (no key, bad key, bad config)
+    └── UnrestorableError      the ledger lacks the state a restore needs
 """
 
 from __future__ import annotations
@@ -45,15 +57,11 @@ class LedgerError(Exception):
     """Base class of every error git-ledger raises on purpose."""
 
 
-class LedgerLocationError(LedgerError):
-    """The ledger location is unusable: not a directory, not writable, or not a ledger."""
+class InputError(LedgerError, ValueError):
+    """Input refused before anything was written; the caller fixes it and tries again."""
 
 
-class LedgerNotFoundError(LedgerLocationError):
-    """No ledger exists at the resolved location (reads never create one)."""
-
-
-class InvalidInputError(LedgerError, ValueError):
+class InvalidInputError(InputError):
     """Input that the ledger refuses before writing anything."""
 
 
@@ -81,6 +89,18 @@ class TimestampOrderError(InvalidInputError):
     """An explicit timestamp earlier than the session's last entry."""
 
 
+class NotARepositoryError(InvalidInputError):
+    """A path given as a git repository that git does not recognise as one."""
+
+
+class AgentEventError(InvalidInputError):
+    """A coding agent's hook event that is not valid JSON or lacks what it must hold."""
+
+
+class HookEventError(InvalidInputError):
+    """A spooled git hook event that cannot be read, or whose commit or repository is gone."""
+
+
 class RedactionConfigError(InvalidInputError):
     """A redaction rule in the ledger's config that cannot be used (e.g. a bad regex)."""
 
@@ -94,31 +114,39 @@ class InvalidDateError(InvalidInputError):
 
 
 class ImportFormatError(InvalidInputError):
-    """A file to import that is not JSON entries in the seed's format."""
+    """A file to import that is not in the JSON log format of the original change logger."""
 
 
-class EntryNotFoundError(LedgerError, KeyError):
-    """No entry matches the id or prefix given."""
-
-    def __str__(self) -> str:  # KeyError quotes its argument; we want a plain sentence
-        return str(self.args[0]) if self.args else "entry not found"
-
-
-class AmbiguousEntryError(LedgerError, KeyError):
+class AmbiguousEntryError(InputError, KeyError):
     """An id prefix that matches more than one entry."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "ambiguous entry id"
 
 
-class SessionNotFoundError(LedgerError, KeyError):
+class NotFoundError(LedgerError):
+    """Nothing by that name is there: no ledger, entry, session or archive."""
+
+
+class EntryNotFoundError(NotFoundError, KeyError):
+    """No entry matches the id or prefix given."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want a plain sentence
+        return str(self.args[0]) if self.args else "entry not found"
+
+
+class SessionNotFoundError(NotFoundError, KeyError):
     """No session with that id exists in the ledger."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "session not found"
 
 
-class UndoConflictError(LedgerError):
+class ConflictError(LedgerError):
+    """Someone else got there first (a writer, a maintenance run, an edit); retry or force."""
+
+
+class UndoConflictError(ConflictError):
     """Files changed since the ledger last recorded them; the undo wrote nothing.
 
     ``conflicts`` lists the plan's conflicting file actions; ``result`` is the whole
@@ -133,24 +161,28 @@ class UndoConflictError(LedgerError):
         self.conflicts = list(conflicts or [])
 
 
-class UnrestorableError(LedgerError):
-    """The ledger does not hold the file state a restore needs (never recorded, or too big)."""
-
-
-class LockTimeoutError(LedgerError):
+class LockTimeoutError(ConflictError):
     """Another live writer held the session lock for longer than the timeout."""
 
 
-class ConcurrentUpdateError(LedgerError):
+class ConcurrentUpdateError(ConflictError):
     """The session ref kept changing under the writer; nothing was written."""
+
+
+class MaintenanceBusyError(ConflictError):
+    """Another maintenance run holds the ledger's maintenance lock."""
 
 
 class StorageError(LedgerError):
     """Git refused a write: disk full, read-only ledger, or a damaged repository."""
 
 
-class MaintenanceBusyError(LedgerError):
-    """Another maintenance run holds the ledger's maintenance lock."""
+class LedgerLocationError(StorageError):
+    """The ledger location is unusable: not a directory, not writable, or not a ledger."""
+
+
+class LedgerNotFoundError(LedgerLocationError, NotFoundError):
+    """No ledger exists at the resolved location (reads never create one)."""
 
 
 class GitUnavailableError(StorageError):
@@ -161,37 +193,37 @@ class ArchiveError(StorageError):
     """An archive bundle is missing, unreadable, or fails ``git bundle verify``."""
 
 
-class ArchiveNotFoundError(ArchiveError):
+class ArchiveNotFoundError(ArchiveError, NotFoundError):
     """No archive bundle by that name or path."""
 
 
-class NotARepositoryError(InvalidInputError):
-    """A path given as a git repository that git does not recognise as one."""
-
-
-class AgentEventError(InvalidInputError):
-    """A coding agent's hook event that is not valid JSON or lacks what it must hold."""
-
-
-class HookEventError(InvalidInputError):
-    """A spooled git hook event that cannot be read, or whose commit or repository is gone."""
-
-
-class HookInstallError(LedgerError):
+class HookInstallError(StorageError):
     """A git hook could not be installed, upgraded or removed (the hooks folder refused)."""
 
 
-class AgentSettingsError(LedgerError):
+class AgentSettingsError(StorageError):
     """An agent's settings file that cannot be read as JSON or written back safely."""
 
 
-class CheckpointError(LedgerError):
+class RemoteError(LedgerError):
+    """A remote failed: unreachable, or it refused a transfer."""
+
+
+class SyncError(RemoteError):
+    """A remote could not be reached or refused a transfer (URLs carry no credentials)."""
+
+
+class IntegrityError(LedgerError):
+    """The ledger cannot vouch for, or no longer holds, what was written."""
+
+
+class CheckpointError(IntegrityError):
     """A checkpoint cannot be written: the ledger no longer matches its last checkpoint."""
 
 
-class SigningError(LedgerError):
+class SigningError(IntegrityError):
     """ssh-keygen could not sign a checkpoint or an entry (no key, bad key, bad config)."""
 
 
-class SyncError(LedgerError):
-    """A remote could not be reached or refused a transfer (URLs carry no credentials)."""
+class UnrestorableError(IntegrityError):
+    """The ledger does not hold the file state a restore needs (never recorded, or too big)."""

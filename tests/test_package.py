@@ -28,6 +28,66 @@ def test_all_is_sorted_and_complete() -> None:
     assert set(ledger._EXPORTS) == set(ledger.__all__)
 
 
+PUBLIC = [
+    "AgentEventError",
+    "AgentSettingsError",
+    "AmbiguousEntryError",
+    "ArchiveError",
+    "ArchiveNotFoundError",
+    "ChangeLogger",
+    "ChangeType",
+    "CheckpointError",
+    "ConcurrentUpdateError",
+    "ConflictError",
+    "Entry",
+    "EntryNotFoundError",
+    "GitUnavailableError",
+    "HealthThresholds",
+    "HookEventError",
+    "HookInstallError",
+    "ImportFormatError",
+    "InputError",
+    "IntegrityError",
+    "InvalidAgentIdError",
+    "InvalidDateError",
+    "InvalidInputError",
+    "InvalidMetadataError",
+    "InvalidPathError",
+    "InvalidRemoteError",
+    "InvalidSessionIdError",
+    "LedgerError",
+    "LedgerLocationError",
+    "LedgerNotFoundError",
+    "LockTimeoutError",
+    "LogLevel",
+    "LogMetrics",
+    "LogQuery",
+    "LogStorage",
+    "MaintenanceBusyError",
+    "NotARepositoryError",
+    "NotFoundError",
+    "RedactionConfigError",
+    "RemoteError",
+    "Restorer",
+    "SessionNotFoundError",
+    "SigningError",
+    "StorageError",
+    "SyncError",
+    "TimestampOrderError",
+    "UndoConflictError",
+    "UnrestorableError",
+    "WorkspaceEscapeError",
+    "push_in_background",
+    "verify_ledger",
+    "write_checkpoint",
+]
+
+
+def test_all_is_exactly_the_public_api() -> None:
+    # every public error, and the names the docs import from ledger.sync and ledger.metrics
+    assert ledger.__all__ == PUBLIC
+
+
 def test_writing_does_not_import_the_read_side() -> None:
     code = (
         "import sys, ledger; ledger.ChangeLogger; "

@@ -1,7 +1,7 @@
 """The ``git-ledger`` command (also ``git ledger`` and ``python -m ledger``).
 
 Each command is a thin shell over one library call: parse options, call the API, format
-the result. Commands live in ``ledger/commands/<area>.py``, each with a ``register(group)``.
+the result. Commands live in ``ledger/cli/<area>.py``, each with a ``register(group)``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,7 @@ from ledger.cli import (
     undo,
     write,
 )
-from ledger.errors import (
-    ArchiveNotFoundError,
-    EntryNotFoundError,
-    InvalidInputError,
-    LedgerError,
-    LedgerNotFoundError,
-    SessionNotFoundError,
-)
+from ledger.errors import InputError, LedgerError, NotFoundError
 
 EPILOG = """\b
 Examples:
@@ -83,13 +76,10 @@ def usage_error(exc: click.UsageError) -> NoReturn:
 
 
 def exit_code(exc: LedgerError) -> int:
-    """The exit code the CLI uses for a library error."""
-    if isinstance(exc, InvalidInputError):
+    """The exit code the CLI uses for a library error: 2 input, 1 not found, 3 the rest."""
+    if isinstance(exc, InputError):
         return 2
-    if isinstance(
-        exc,
-        EntryNotFoundError | LedgerNotFoundError | SessionNotFoundError | ArchiveNotFoundError,
-    ):
+    if isinstance(exc, NotFoundError):
         return 1
     return 3
 
