@@ -1,11 +1,13 @@
-"""Helpers shared by the CLI commands: the ledger option, tables, JSON lines, colour."""
+"""Helpers shared by the CLI commands: the ledger option, tables, JSON lines, colour,
+progress bars."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -55,3 +57,26 @@ def print_json_lines(items: Iterable[dict[str, Any]]) -> int:
         click.echo(json.dumps(item, ensure_ascii=False, default=str))
         n += 1
     return n
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            bar.__enter__()
+            bars.append(bar)
+        bar = bars[0]
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)

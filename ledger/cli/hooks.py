@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -89,6 +90,10 @@ def status_cmd(ctx: click.Context, repo: str | None, failures: int, as_json: boo
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
         return
+    _print_status(info)
+
+
+def _print_status(info: dict[str, Any]) -> None:
     click.echo(f"repository: {info['repository']}")
     click.echo(f"hooks:      {info['hooks_dir']}")
     click.echo(f"ledger:     {info['ledger_dir']}")
@@ -134,11 +139,15 @@ def drain_cmd(
         linger=drain_lib.linger_seconds() if detach else 0.0,
     )
     if not detach:
-        click.echo(
-            f"recorded {report.events} events as {report.entries} entries; "
-            f"kept {report.kept}, set aside {report.failed}"
-            + ("; another drainer is running" if report.busy else "")
-        )
+        click.echo(_drain_sentence(report))
+
+
+def _drain_sentence(report: Any) -> str:
+    return (
+        f"recorded {report.events} events as {report.entries} entries; "
+        f"kept {report.kept}, set aside {report.failed}"
+        + ("; another drainer is running" if report.busy else "")
+    )
 
 
 def register(group: click.Group) -> None:

@@ -17,8 +17,10 @@ from ledger.cli import (
     agents,
     demo,
     hooks,
+    importing,
     metrics,
-    query,
+    read,
+    reports,
     storage,
     sync,
     trust,
@@ -108,5 +110,7 @@ def main(ctx: click.Context, ledger_dir: str | None) -> None:
         drain.start_if_pending(ledger_dir)  # events a git hook queued and nobody recorded
 
 
-for _module in (write, demo, query, storage, metrics, hooks, agents, trust, sync, undo):
+for _module in (
+    write, demo, read, reports, importing, storage, metrics, hooks, agents, trust, sync, undo
+):
     _module.register(main)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -56,6 +57,10 @@ def serve_cmd(ctx: click.Context, host: str, port: int, path: str, max_storage_m
     bound = server.server_address[1]
     click.echo(f"Serving http://{host}:{bound}{path} (also {TOP_FILES_PATH}, {HEALTH_PATH}); "
                "Ctrl-C stops", err=True)
+    _serve_until_interrupted(server)
+
+
+def _serve_until_interrupted(server: Any) -> None:
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -8,12 +8,9 @@ from typing import Any
 import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
+from ledger.cli.options import entry_filters, filters
 from ledger.lifecycle.storage import EXPORT_FORMATS, LogStorage
 from ledger.location import check_existing
-from ledger.types import ChangeType, LogLevel
-
-TYPES = [t.value for t in ChangeType]
-LEVELS = [v.value for v in LogLevel]
 
 
 class _Progress:
@@ -94,39 +91,20 @@ def maintenance_cmd(
         print_json_lines([result])
 
 
-def _date_help(which: str) -> str:
-    return f"{which} (YYYY-MM-DD, an ISO 8601 time, or 24h / 7d / 2w ago)."
-
-
 @click.command("export")
 @click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json",
               show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
-@click.option("--start-date", metavar="DATE", help=_date_help("From"))
-@click.option("--end-date", metavar="DATE", help=_date_help("Up to (a bare date: that whole day)"))
-@click.option("--type", "types", multiple=True, type=click.Choice(TYPES),
-              help="Only this change type (repeatable).")
-@click.option("--level", "levels", multiple=True, type=click.Choice(LEVELS),
-              help="Only this level (repeatable).")
-@click.option("--session", metavar="ID", help="Only this session.")
-@click.option("--agent", metavar="NAME", help="Only this agent.")
-@click.option("--file", "file_path", metavar="PATH", help="Only this file (or folder/).")
-@click.option("--text", "search_text", metavar="TEXT", help="Only entries mentioning TEXT.")
+@entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
 @click.pass_context
 def export_cmd(
     ctx: click.Context,
+    /,
     output_file: str,
     fmt: str,
-    start_date: str | None,
-    end_date: str | None,
-    types: tuple[str, ...],
-    levels: tuple[str, ...],
-    session: str | None,
-    agent: str | None,
-    file_path: str | None,
-    search_text: str | None,
     include_states: bool,
+    **filter_options: Any,
 ) -> None:
     """Write entries (newest first) to a file as JSON, JSON lines or CSV.
 
@@ -142,17 +120,7 @@ def export_cmd(
     storage = _storage(ctx, progress, quiet=True)
     try:
         result = storage.export_logs(
-            output_file,
-            start_date=start_date,
-            end_date=end_date,
-            format=fmt,
-            include_states=include_states,
-            change_types=list(types) or None,
-            levels=list(levels) or None,
-            session_id=session,
-            agent_id=agent,
-            file_path=file_path,
-            search_text=search_text,
+            output_file, format=fmt, include_states=include_states, **filters(**filter_options)
         )
     finally:
         progress.done()
@@ -191,6 +159,10 @@ def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
         ctx.exit(1)
     if as_json:
         return
+    _print_archives(archives)
+
+
+def _print_archives(archives: list[dict[str, Any]]) -> None:
     print_table(
         ["BUNDLE", "SESSIONS", "ENTRIES", "FIRST ENTRY", "LAST ENTRY", "SIZE"],
         [

@@ -9,7 +9,8 @@ import click
 
 from ledger.cli.common import ledger_dir, print_table, style
 from ledger.trust.checkpoint import write_checkpoint
-from ledger.trust.verify import verify_ledger
+from ledger.trust.summary import verify_summary, verify_verdict
+from ledger.trust.verify import VerifyReport, verify_ledger
 
 
 @click.command("checkpoint")
@@ -72,26 +73,15 @@ def verify_cmd(ctx: click.Context, since: str | None, as_json: bool, no_accept: 
     report = verify_ledger(ledger_dir(ctx), since_checkpoint=since, accept=not no_accept)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-        sys.exit(0 if report.ok else 1)
-    scope = f" since {report.since_checkpoint[:12]}" if report.since_checkpoint else ""
-    signers = f", signed by {', '.join(report.signers)}" if report.signers else ""
-    summary = (
-        f"{report.sessions} sessions, {report.entries_checked} entries checked{scope}, "
-        f"objects: {report.objects_checked}, {report.checkpoints} checkpoints"
-        f" ({report.signed_checkpoints} signed{signers})"
-    )
-    if report.ok:
-        click.echo(style("verify: clean", fg="green", bold=True) + f" — {summary}")
     else:
-        click.echo(
-            style(
-                f"verify: FAILED — {len(report.problems)} problem"
-                + ("s" if len(report.problems) != 1 else ""),
-                fg="red",
-                bold=True,
-            )
-            + f" — {summary}"
-        )
+        _print_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _print_report(report: VerifyReport) -> None:
+    colour = "green" if report.ok else "red"
+    click.echo(style(verify_verdict(report), fg=colour, bold=True) + f" — {verify_summary(report)}")
+    if not report.ok:
         print_table(
             ["PROBLEM", "CONCERNS", "DETAIL"],
             [(f.code, f.subject, f.message) for f in report.problems],
@@ -103,7 +93,6 @@ def verify_cmd(ctx: click.Context, since: str | None, as_json: bool, no_accept: 
             ["NOTE", "CONCERNS", "DETAIL"],
             [(f.code, f.subject, f.message) for f in report.unvouched],
         )
-    sys.exit(0 if report.ok else 1)
 
 
 def register(group: click.Group) -> None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 
 import click
 
+from ledger.capture.run import run_command
 from ledger.cli.common import ledger_dir
+from ledger.cli.options import LEVELS, TYPES
 from ledger.errors import InvalidInputError
-from ledger.types import ChangeType, LogLevel
 from ledger.write.logger import ChangeLogger
-
-TYPES = [t.value for t in ChangeType]
-LEVELS = [v.value for v in LogLevel]
 
 
 def _logger(ctx: click.Context, agent: str | None, session: str | None) -> ChangeLogger:
@@ -91,50 +87,10 @@ def run_cmd(
     Example:
       git ledger run -- pytest -q
     """
-    logger = _logger(ctx, agent, session)
-    started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            list(command),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except OSError as exc:
-        logger.log_command(
-            list(command), "", 127, stderr=str(exc), duration=time.monotonic() - started
-        )
-        click.echo(f"git-ledger: cannot run {command[0]}: {exc.strerror}", err=True)
-        sys.exit(127)
-    out_chunks: list[bytes] = []
-    err_chunks: list[bytes] = []
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    assert proc.stdout is not None and proc.stderr is not None
-    sel.register(proc.stdout, selectors.EVENT_READ, (out_chunks, sys.stdout.buffer))
-    sel.register(proc.stderr, selectors.EVENT_READ, (err_chunks, sys.stderr.buffer))
-    open_streams = 2
-    while open_streams:
-        for key, _ in sel.select():
-            chunk = key.fileobj.read1(65536)  # type: ignore[union-attr]
-            chunks, echo = key.data
-            if not chunk:
-                sel.unregister(key.fileobj)
-                open_streams -= 1
-                continue
-            chunks.append(chunk)
-            echo.write(chunk)
-            echo.flush()
-    code = proc.wait()
-    logger.log_command(
-        list(command),
-        b"".join(out_chunks).decode("utf-8", "replace"),
-        code,
-        stderr=b"".join(err_chunks).decode("utf-8", "replace"),
-        duration=time.monotonic() - started,
-        timestamp=None,
-    )
-    sys.exit(128 - code if code < 0 else code)  # killed by signal N: 128+N, as shells say
+    result = run_command(_logger(ctx, agent, session), command)
+    if result.start_error is not None:
+        click.echo(f"git-ledger: cannot run {command[0]}: {result.start_error}", err=True)
+    sys.exit(result.exit_code)
 
 
 def register(group: click.Group) -> None:

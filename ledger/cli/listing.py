@@ -1,0 +1,119 @@
+"""How the reading commands show entries: table rows, the verbose form with diffs, and
+the "nothing found" exit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ledger.cli.common import ledger_dir, print_json_lines, print_table, progress_bar, style
+from ledger.entry import Entry
+from ledger.read.query import LogQuery
+from ledger.types import LogLevel
+
+NOTHING_FOUND = 1
+
+
+def open_query(ctx: click.Context) -> LogQuery:
+    """A LogQuery on the ``--ledger`` ledger, drawing an indexing bar on a terminal."""
+    bar = ctx.with_resource(progress_bar("Indexing sessions"))
+    return LogQuery(ledger_dir(ctx), progress=bar)
+
+
+def when(ts: dt.datetime) -> str:
+    """A time as the tables show it: UTC, to the second."""
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _level(level: LogLevel) -> str:
+    colour = {"warning": "yellow", "error": "red", "critical": "magenta"}.get(level.value)
+    return style(level.value, fg=colour) if colour else level.value
+
+
+def _summary(entry: Entry) -> str:
+    text = " ".join(entry.description.split())
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _entry_rows(entries: Sequence[Entry], with_session: bool = True) -> list[list[Any]]:
+    rows = []
+    for e in entries:
+        row = [when(e.timestamp), e.short_id]
+        if with_session:
+            row += [e.session_id, e.agent_id]
+        row += [e.change_type.value, e.level.value, _summary(e)]
+        rows.append(row)
+    return rows
+
+
+def print_verbose(q: LogQuery, entry: Entry, *, diff: bool = False) -> None:
+    """Every field of one entry, and with ``diff`` the diff of its file change."""
+    click.echo(
+        style(entry.id, fg="yellow")
+        + f"  {when(entry.timestamp)}  {entry.change_type.value}  {_level(entry.level)}"
+    )
+    click.echo(f"  session: {entry.session_id}  agent: {entry.agent_id}")
+    click.echo(f"  {entry.description}")
+    if entry.file_path is not None:
+        drift = "  (changed outside the session before this)" if entry.drift else ""
+        click.echo(f"  file: {entry.file_path}{drift}")
+        click.echo(
+            f"  hashes: {entry.file_hash_before or '-'} -> {entry.file_hash_after or '-'}"
+        )
+    if entry.metadata:
+        click.echo("  metadata: " + json.dumps(entry.metadata, ensure_ascii=False, sort_keys=True))
+    if diff:
+        text = q.get_diff(entry)
+        if text:
+            click.echo(_colour_diff(text), nl=False)
+    click.echo()
+
+
+def _colour_diff(text: str) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(("+++", "---")):
+            out.append(style(line, bold=True))
+        elif line.startswith("+"):
+            out.append(style(line, fg="green"))
+        elif line.startswith("-"):
+            out.append(style(line, fg="red"))
+        elif line.startswith("@@"):
+            out.append(style(line, fg="cyan"))
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+def listing(
+    ctx: click.Context,
+    q: LogQuery,
+    entries: Sequence[Entry],
+    as_json: bool,
+    verbose: bool,
+    *,
+    with_session: bool = True,
+    diff: bool = False,
+) -> None:
+    """Show entries as JSON lines, verbose blocks or a table; exit 1 when there is none."""
+    if as_json:
+        print_json_lines(e.to_dict() for e in entries)
+    elif verbose:
+        for e in entries:
+            print_verbose(q, e, diff=diff)
+    elif entries:
+        headers = ["TIME", "ID"]
+        if with_session:
+            headers += ["SESSION", "AGENT"]
+        headers += ["TYPE", "LEVEL", "DESCRIPTION"]
+        print_table(headers, _entry_rows(entries, with_session))
+    if not entries:
+        if not as_json:
+            click.echo("No entries found.", err=True)
+        ctx.exit(NOTHING_FOUND)
+
+

@@ -1,0 +1,87 @@
+"""Options that several commands share: the entry filters, --json, --verbose, dates.
+
+Declared once here so ``search`` and ``export`` filter with the same words and choices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ledger.dates import parse_date
+from ledger.errors import InvalidDateError
+from ledger.types import ChangeType, LogLevel
+
+TYPES = [t.value for t in ChangeType]
+LEVELS = [v.value for v in LogLevel]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines for programs.")
+verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Every field of each entry, not a table row."
+)
+
+
+def date_callback(end: bool = False) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback reading a date option (``end``: a bare day means its end)."""
+
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse_date(value, end=end)
+        except InvalidDateError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return convert
+
+
+def parse_period(start: str, end: str | None) -> tuple[dt.datetime, dt.datetime | None]:
+    """Read a START argument and an optional end date; a bad one is a usage error."""
+    try:
+        return parse_date(start), parse_date(end, end=True) if end else None
+    except InvalidDateError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_FILTERS = [
+    click.option("--type", "types", type=click.Choice(TYPES), multiple=True,
+                 help="Change type (repeatable; any of them matches)."),
+    click.option("--file", "file_path", metavar="PATH",
+                 help="A file, or a folder prefix like api/."),
+    click.option("--text", "search_text", metavar="TEXT",
+                 help="Case-insensitive text in the description, command, output, decision, "
+                 "reasoning, endpoint or any metadata value."),
+    click.option("--start-date", callback=date_callback(), metavar="DATE",
+                 help="From this time: YYYY-MM-DD, an ISO time, or an age (2h, 7d, 30m)."),
+    click.option("--end-date", callback=date_callback(end=True), metavar="DATE",
+                 help="Up to this time (a bare day includes the whole day)."),
+    click.option("--session", "session_id", metavar="ID", help="Only this session."),
+    click.option("--agent", "agent_id", metavar="NAME", help="Only this agent."),
+    click.option("--level", "levels", type=click.Choice(LEVELS), multiple=True,
+                 help="Level (repeatable; any of them matches)."),
+]
+
+
+def entry_filters(func: F) -> F:
+    """Add the eight entry filters; the command receives them as ``**filters``.
+
+    ``filters(**kwargs)`` turns them into the keyword arguments of LogQuery.query and
+    LogStorage.export_logs.
+    """
+    for option in reversed(_FILTERS):
+        func = option(func)
+    return func
+
+
+def filters(
+    types: tuple[str, ...],
+    levels: tuple[str, ...],
+    **rest: Any,
+) -> dict[str, Any]:
+    """The filter options as query keywords (an empty --type or --level means any)."""
+    return {"change_types": list(types) or None, "levels": list(levels) or None, **rest}

@@ -1,0 +1,166 @@
+"""CLI commands that read entries: recent, search, file-history, session, show, sessions
+(see docs/cli.md, "Reading the ledger")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from ledger.cli.common import print_json_lines, print_table
+from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
+from ledger.cli.options import entry_filters, filters, json_option, verbose_option
+
+
+@click.command("recent")
+@click.option("--hours", type=click.FloatRange(min=0), default=24, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@verbose_option
+@json_option
+@click.pass_context
+def recent_cmd(ctx: click.Context, hours: float, limit: int, verbose: bool, as_json: bool) -> None:
+    """Show the newest entries of the last HOURS hours, newest first.
+
+    Exits 1 when there is none.
+
+    \b
+    Example:
+      git ledger recent --hours 24 --limit 50
+    """
+    q = open_query(ctx)
+    listing(ctx, q, q.get_recent_changes(hours=hours, limit=limit), as_json, verbose)
+
+
+@click.command("search")
+@entry_filters
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@verbose_option
+@json_option
+@click.pass_context
+def search_cmd(
+    ctx: click.Context, /, limit: int, verbose: bool, as_json: bool, **filter_options: Any
+) -> None:
+    """Find entries matching every filter given, newest first.
+
+    Exits 1 when nothing matches.
+
+    \b
+    Example:
+      git ledger search --type file_update --type file_create --file api/ \\
+          --text database --start-date 2025-11-01 --end-date 2025-11-05 --limit 20
+    """
+    q = open_query(ctx)
+    listing(ctx, q, q.query(**filters(**filter_options), limit=limit), as_json, verbose)
+
+
+@click.command("file-history")
+@click.argument("path")
+@click.option("--verbose", "-v", is_flag=True, help="Each step in full, with its diff.")
+@json_option
+@click.pass_context
+def file_history_cmd(ctx: click.Context, path: str, verbose: bool, as_json: bool) -> None:
+    """Show every change to one file across all sessions, oldest first.
+
+    Exits 1 when the ledger holds no entry about PATH.
+
+    \b
+    Example:
+      git ledger file-history api/main.py --verbose
+    """
+    q = open_query(ctx)
+    listing(ctx, q, q.get_file_history(path), as_json, verbose, diff=True)
+
+
+@click.command("session")
+@click.argument("session_id", metavar="ID")
+@verbose_option
+@json_option
+@click.pass_context
+def session_cmd(ctx: click.Context, session_id: str, verbose: bool, as_json: bool) -> None:
+    """Show one session's entries in the order they were recorded.
+
+    Exits 1 when the session does not exist or holds no entry.
+
+    \b
+    Example:
+      git ledger session 20251105T173045Z-1a2b3c4d --verbose
+    """
+    q = open_query(ctx)
+    entries = q.get_session_logs(session_id)
+    if entries and not as_json and not verbose:
+        click.echo(f"Session {session_id} ({len(entries)} entries, agent "
+                   f"{', '.join(sorted({e.agent_id for e in entries}))})")
+    listing(ctx, q, entries, as_json, verbose, with_session=False)
+
+
+@click.command("show")
+@click.argument("entry_id", metavar="ID")
+@json_option
+@click.pass_context
+def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
+    """Show one entry in full, and the diff of a file change.
+
+    ID is a full entry id or a unique prefix of 7 or more hex digits (entry ids are commit
+    ids: git show ID works too). Exits 1 when no entry has that id, 2 when the prefix is
+    ambiguous.
+
+    \b
+    Example:
+      git ledger show 3f2a9c1
+    """
+    q = open_query(ctx)
+    entry = q.get_entry(entry_id)  # unknown: exit 1, ambiguous prefix: exit 2 (cli.main)
+    if as_json:
+        data = entry.to_dict(include_states=True)
+        data["diff"] = q.get_diff(entry)
+        print_json_lines([data])
+        return
+    print_verbose(q, entry, diff=True)
+
+
+@click.command("sessions")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@json_option
+@click.pass_context
+def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
+    """List sessions, most recently active first, with entry and error counts.
+
+    Exits 1 when the ledger has no session.
+
+    \b
+    Example:
+      git ledger sessions --limit 20
+    """
+    rows = open_query(ctx).list_sessions()[:limit]
+    if as_json:
+        print_json_lines(rows)
+    elif rows:
+        _print_sessions(rows)
+    if not rows:
+        if not as_json:
+            click.echo("No sessions found.", err=True)
+        ctx.exit(NOTHING_FOUND)
+
+
+def _print_sessions(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        ["SESSION", "AGENT", "FIRST", "LAST", "ENTRIES", "ERRORS"],
+        [
+            (
+                r["session_id"],
+                r["agent_id"],
+                when(dt.datetime.fromisoformat(r["first_timestamp"])),
+                when(dt.datetime.fromisoformat(r["last_timestamp"])),
+                r["entries"],
+                r["errors"],
+            )
+            for r in rows
+        ],
+    )
+
+
+def register(group: click.Group) -> None:
+    """Add the commands that read entries."""
+    for command in (recent_cmd, search_cmd, file_history_cmd, session_cmd, show_cmd, sessions_cmd):
+        group.add_command(command)

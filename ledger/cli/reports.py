@@ -1,0 +1,174 @@
+"""CLI commands that sum the ledger up: audit, stats, patterns
+(see docs/cli.md, "Reading the ledger")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from ledger.cli.common import print_json_lines, print_table, progress_bar
+from ledger.cli.listing import NOTHING_FOUND, open_query
+from ledger.cli.options import date_callback, json_option, parse_period
+from ledger.lifecycle.storage import LogStorage
+from ledger.read.stats import ledger_stats
+from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
+
+
+@click.command("audit")
+@click.argument("start", metavar="START")
+@click.option("--end-date", metavar="DATE", help="End of the period (default: now).")
+@click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the report here (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(AUDIT_FORMATS),
+              default="json", show_default=True)
+@click.option("--no-fsck", is_flag=True, help="Skip git fsck in the integrity section.")
+@click.pass_context
+def audit_cmd(
+    ctx: click.Context,
+    start: str,
+    end_date: str | None,
+    output: str | None,
+    fmt: str,
+    no_fsck: bool,
+) -> None:
+    """Write an audit report of everything recorded from START to --end-date.
+
+    The report lists agents and sessions, counts by type and level, every error and
+    critical entry, files changed, commands with exit codes, API calls with status codes,
+    deployments and configuration changes in full, and an integrity section (git fsck
+    and each session's tip commit). Exits 0 even when the period is empty.
+
+    \b
+    Example:
+      git ledger audit 2025-11-01 --end-date 2025-11-05 --output audit_report.json
+    """
+    start_at, end_at = parse_period(start, end_date)
+    q = open_query(ctx)
+    with progress_bar("Reading sessions") as progress:
+        report = q.generate_audit_report(start_at, end_at, fsck=not no_fsck, progress=progress)
+    if output is None:
+        text = render_audit(report, fmt)
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    write_audit(report, output, fmt)
+    s = report["summary"]
+    click.echo(
+        f"Wrote {output}: {s['total_entries']} entries, {s['sessions']} sessions, "
+        f"{s['errors'] + s['critical']} errors"
+    )
+
+
+@click.command("stats")
+@json_option
+@click.pass_context
+def stats_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Show counts of entries, sessions and agents, by type and level, and storage use.
+
+    \b
+    Example:
+      git ledger stats
+    """
+    q = open_query(ctx)
+    data = ledger_stats(q, LogStorage(q.ledger_dir, quiet=True))
+    if as_json:
+        print_json_lines([data])
+        return
+    _print_stats(data)
+
+
+def _print_stats(data: dict[str, Any]) -> None:
+    size = data["storage"]
+    click.echo(f"Ledger:   {data['ledger_dir']}")
+    click.echo(f"Entries:  {data['total_entries']}")
+    click.echo(f"Sessions: {data['sessions']}")
+    click.echo(f"Agents:   {data['agents']}")
+    if data["first_timestamp"]:
+        click.echo(f"Period:   {data['first_timestamp']} to {data['last_timestamp']}")
+    click.echo(
+        f"Storage:  {size['total_size_mb']:.2f} MB of {size['max_storage_mb']:.0f} MB "
+        f"({size['usage_percentage']:.1f}%), {size['loose_objects']} loose objects, "
+        f"{size['packs']} packs, archive {size['archive_size_mb']:.2f} MB, "
+        f"query index {size['query_index_mb']:.2f} MB"
+    )
+    click.echo()
+    print_table(["TYPE", "ENTRIES"], data["by_type"].items())
+    click.echo()
+    print_table(["LEVEL", "ENTRIES"], data["by_level"].items())
+
+
+@click.command("patterns")
+@click.option("--start-date", callback=date_callback(), metavar="DATE",
+              help="From (default: the start).")
+@click.option("--end-date", callback=date_callback(end=True), metavar="DATE",
+              help="To (default: now).")
+@json_option
+@click.pass_context
+def patterns_cmd(
+    ctx: click.Context,
+    start_date: dt.datetime | None,
+    end_date: dt.datetime | None,
+    as_json: bool,
+) -> None:
+    """Analyse activity: by hour and day, busiest files, error rates, failing commands,
+    API endpoints, agents.
+
+    Exits 1 when the period holds no entry.
+
+    \b
+    Example:
+      git ledger patterns --start-date 2025-11-01 --end-date 2025-11-05
+    """
+    q = open_query(ctx)
+    with progress_bar("Reading sessions") as progress:
+        data = q.analyze_patterns(start_date, end_date, progress=progress)
+    if as_json:
+        print_json_lines([data])
+    else:
+        _print_patterns(data)
+    if not data["total_entries"]:
+        ctx.exit(NOTHING_FOUND)
+
+
+def _print_patterns(data: dict[str, Any]) -> None:
+    click.echo(f"Entries: {data['total_entries']}")
+    if data["total_entries"]:
+        click.echo(f"Period:  {data['first_timestamp']} to {data['last_timestamp']}\n")
+        peak = max(data["activity_by_hour"].values()) or 1
+        print_table(
+            ["HOUR (UTC)", "ENTRIES", ""],
+            [(h, n, "#" * round(30 * n / peak)) for h, n in data["activity_by_hour"].items()],
+        )
+        click.echo()
+        print_table(["TYPE", "ENTRIES"], data["type_distribution"].items())
+        click.echo()
+        print_table(
+            ["FILE", "CHANGES"],
+            [(f["file_path"], f["changes"]) for f in data["most_changed_files"][:10]],
+        )
+        click.echo()
+        print_table(
+            ["COMMAND", "RUNS", "FAILURES"],
+            [(c["command"], c["runs"], c["failures"]) for c in data["failing_commands"][:10]],
+        )
+        click.echo()
+        print_table(
+            ["ENDPOINT", "CALLS", "ERRORS", "AVG SECONDS"],
+            [
+                (p["endpoint"], p["calls"], p["errors"], p["avg_duration_seconds"])
+                for p in data["api_endpoints"][:10]
+            ],
+        )
+        click.echo()
+        print_table(
+            ["AGENT", "ENTRIES", "SESSIONS", "ERROR RATE"],
+            [(a["agent_id"], a["entries"], a["sessions"], a["error_rate"])
+             for a in data["agents"]],
+        )
+
+
+def register(group: click.Group) -> None:
+    """Add ``audit``, ``stats`` and ``patterns``."""
+    for command in (audit_cmd, stats_cmd, patterns_cmd):
+        group.add_command(command)

@@ -1,0 +1,43 @@
+"""An audit report as text in the format asked for (JSON, Markdown or HTML), and its file.
+
+``git ledger audit`` uses it; the report dict itself comes from LogQuery.generate_audit_report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ledger.errors import InvalidInputError
+from ledger.read.query import audit_markdown
+from ledger.reports.html import render_audit_html
+
+AUDIT_FORMATS = ("json", "markdown", "html")
+
+
+def render_audit(report: Mapping[str, Any], fmt: str = "json") -> str:
+    """The report as ``json`` (indented), ``markdown`` or ``html`` text, ending in a newline
+    for JSON (Markdown and HTML as their renderers give them).
+
+    Raises:
+        InvalidInputError: an unknown format.
+    """
+    if fmt == "html":
+        return render_audit_html(report)
+    if fmt == "markdown":
+        return audit_markdown(dict(report))
+    if fmt == "json":
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    raise InvalidInputError(f"unknown report format {fmt!r} ({', '.join(AUDIT_FORMATS)})")
+
+
+def write_audit(
+    report: Mapping[str, Any], output_file: str | os.PathLike[str], fmt: str = "json"
+) -> str:
+    """Render the report (see ``render_audit``) into ``output_file``; return the text."""
+    text = render_audit(report, fmt)
+    with open(output_file, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return text
