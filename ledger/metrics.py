@@ -31,13 +31,10 @@ from ledger._graph import first_parents, is_observation
 from ledger._layout import ARCHIVE_DIR, ENTRY_FILE
 from ledger._names import from_tree_path
 from ledger._store import LedgerStore
+from ledger._upkeep import packs
 from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_TYPE, parse_trailers
 from ledger.errors import InvalidInputError, LedgerError
-from ledger.lifecycle.storage import (
-    _tree_size,
-    loose_objects,
-    packs,
-)
+from ledger.lifecycle.usage import loose_objects, tree_size
 from ledger.location import resolve_ledger_dir
 
 PREFIX = "git_ledger"
@@ -154,7 +151,7 @@ class LogMetrics:
 
     def storage(self) -> dict[str, Any]:
         """Sizes only (cheap enough for every scrape)."""
-        total = _tree_size(self.ledger_dir, frozenset({ARCHIVE_DIR}))
+        total = tree_size(self.ledger_dir, frozenset({ARCHIVE_DIR}))
         archive = self.ledger_dir / ARCHIVE_DIR
         loose_n, _ = loose_objects(self.ledger_dir)
         pack_n, _ = packs(self.ledger_dir)
@@ -166,7 +163,7 @@ class LogMetrics:
             "usage_percentage": 100.0 * mb / self.max_storage_mb,
             "loose_objects": loose_n,
             "packs": pack_n,
-            "archive_size_bytes": _tree_size(archive) if archive.is_dir() else 0,
+            "archive_size_bytes": tree_size(archive) if archive.is_dir() else 0,
         }
 
     # -- the seed's API ---------------------------------------------------------------

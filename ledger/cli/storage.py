@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
-from ledger.lifecycle.storage import EXPORT_FORMATS, LogStorage
+from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
+from ledger.read.export import EXPORT_FORMATS
 from ledger.types import ChangeType, LogLevel
 
 TYPES = [t.value for t in ChangeType]
