@@ -23,7 +23,7 @@ AUTO_CONFIG_KEY = "ledger.autoMaintenance"
 DEFAULT_AUTO_THRESHOLD = 6700
 AUTO_PACK_LIMIT = 50
 AUTO_MIN_INTERVAL_SECONDS = 60.0
-DEFAULT_COMPRESS_AFTER_DAYS = 7.0
+DEFAULT_COMPRESS_AFTER_DAYS: float = 7
 # git gc --auto samples this one fan-out folder: 1/256 of the loose objects.
 SAMPLE_FOLDER = "17"
 
