@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
 
             return background_push(Path(ledger), remote)
         case ["maintain", ledger]:
-            from ledger.lifecycle.storage import background_maintenance
+            from ledger.lifecycle.maintenance import background_maintenance
 
             return background_maintenance(ledger)
     print(USAGE, file=sys.stderr)

@@ -9,8 +9,9 @@ import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
 from ledger.cli.options import entry_filters, filters
-from ledger.lifecycle.storage import EXPORT_FORMATS, LogStorage
+from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
+from ledger.read.export import EXPORT_FORMATS
 
 
 class _Progress:

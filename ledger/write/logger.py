@@ -35,6 +35,7 @@ from ledger._objects import (
     commit_bytes,
 )
 from ledger._store import LedgerStore, retry_cas
+from ledger._upkeep import maybe_start_maintenance
 from ledger.content import (
     DEFAULT_MAX_CONTENT_BYTES,
     State,
@@ -435,11 +436,7 @@ class ChangeLogger:
         """On the first write and every 64th, let storage start background maintenance."""
         self._writes += 1
         if self._writes % 64 == 1:
-            from ledger.lifecycle.storage import (
-                auto_maintenance,  # deferred: storage imports this package
-            )
-
-            auto_maintenance(self.ledger_dir)
+            maybe_start_maintenance(self.ledger_dir)
 
     def _sink(self) -> ObjectSink:
         batch = self._batch

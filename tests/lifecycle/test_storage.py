@@ -18,6 +18,7 @@ import pytest
 
 from ledger import ChangeLogger, LogQuery, LogStorage
 from ledger._layout import INDEX_FILE
+from ledger._upkeep import maybe_start_maintenance as auto_maintenance
 from ledger.errors import (
     ArchiveError,
     GitUnavailableError,
@@ -25,7 +26,7 @@ from ledger.errors import (
     LedgerNotFoundError,
     MaintenanceBusyError,
 )
-from ledger.lifecycle.storage import auto_maintenance, loose_objects
+from ledger.lifecycle.usage import loose_objects
 from tests.conftest import fsck_clean, git
 
 NOW = dt.datetime.now(dt.UTC)

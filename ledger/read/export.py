@@ -1,0 +1,163 @@
+"""Streaming export of matching entries as json, jsonl or csv, through LogQuery.
+
+An export is a query written to a file: LogStorage.export_logs and the CLI delegate here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from ledger.entry import Entry
+from ledger.errors import InvalidInputError
+
+EXPORT_FORMATS = ("json", "jsonl", "csv")
+CSV_FIELDS = [
+    "id",
+    "timestamp",
+    "session_id",
+    "agent_id",
+    "change_type",
+    "level",
+    "description",
+    "file_path",
+    "file_hash_before",
+    "file_hash_after",
+    "metadata",
+]
+FILTER_KEYS = frozenset(
+    {"change_types", "levels", "session_id", "agent_id", "file_path", "search_text"}
+)
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return
+
+
+def iter_entries(
+    ledger_dir: Path,
+    start_date: dt.datetime | dt.date | str | None = None,
+    end_date: dt.datetime | dt.date | str | None = None,
+    **filters: Any,
+) -> Iterator[Entry]:
+    """Entries matching the filters, newest first, streamed from the commit graph.
+
+    The filters are :meth:`LogQuery.query`'s (change_types, levels, session_id,
+    agent_id, file_path, search_text) and match exactly as they do there.
+    """
+    from ledger.read.query import LogQuery  # deferred: LogStorage users need not load it
+
+    unknown = set(filters) - FILTER_KEYS
+    if unknown:
+        raise InvalidInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
+    query = LogQuery(ledger_dir, use_index=False)
+    return query.iter_query(start_date=start_date, end_date=end_date, **filters)
+
+
+def export_logs(
+    ledger_dir: Path,
+    output_file: str | os.PathLike[str],
+    start_date: dt.datetime | dt.date | str | None = None,
+    end_date: dt.datetime | dt.date | str | None = None,
+    format: str = "json",
+    include_states: bool = False,
+    *,
+    progress: Progress = _no_progress,
+    **filters: Any,
+) -> dict[str, Any]:
+    """Write matching entries (newest first) as json, jsonl or csv, streaming.
+
+    Entries are written one at a time to a temporary file renamed into place at the
+    end, so memory stays flat and a failed export leaves nothing behind. Filters:
+    change_types, levels, session_id, agent_id, file_path (a folder with a trailing
+    ``/``), search_text.
+    """
+    fmt = format.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInputError(
+            f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
+        )
+    entries = iter_entries(ledger_dir, start_date, end_date, **filters)
+    target = Path(os.fspath(output_file)).absolute()
+    folder = target.parent
+    if not folder.is_dir():
+        raise InvalidInputError(f"cannot export to {target}: {folder} is not a folder")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            count = _WRITERS[fmt](out, entries, include_states, progress)
+        os.chmod(tmp_name, 0o644 & ~_umask())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return {"output_file": str(target), "format": fmt, "entries": count}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _dump(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=False)
+
+
+def _write_json(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
+    n = 0
+    out.write("[")
+    for entry in entries:
+        out.write(",\n  " if n else "\n  ")
+        out.write(_dump(entry.to_dict(include_states=states)))
+        n += 1
+        if n % 1000 == 0:
+            tick("exporting", n, None)
+    out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def _write_jsonl(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
+    n = 0
+    for entry in entries:
+        out.write(_dump(entry.to_dict(include_states=states)) + "\n")
+        n += 1
+        if n % 1000 == 0:
+            tick("exporting", n, None)
+    return n
+
+
+def _write_csv(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
+    fields = CSV_FIELDS + (["before_state", "after_state"] if states else [])
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for entry in entries:
+        row = entry.to_dict(include_states=states)
+        row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False, sort_keys=True)
+        for key in ("before_state", "after_state"):
+            if isinstance(row.get(key), dict):
+                row[key] = json.dumps(row[key])
+        writer.writerow(row)
+        n += 1
+        if n % 1000 == 0:
+            tick("exporting", n, None)
+    return n
+
+
+_WRITERS: dict[str, Callable[[TextIO, Iterable[Entry], bool, Progress], int]] = {
+    "json": _write_json,
+    "jsonl": _write_jsonl,
+    "csv": _write_csv,
+}
