@@ -6,11 +6,11 @@ It refuses rewrites and deletions, in git's settings and with the pre-receive gu
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pygit2
 
+from ledger._fs import atomic_write
 from ledger._resources import hooks_folder
 from ledger.errors import LedgerLocationError, SyncError
 from ledger.location import LEDGER_CONFIG, ensure_ledger, is_ledger
@@ -69,11 +69,7 @@ def install_guard(repo_path: str | os.PathLike[str]) -> Path:
                         f"both {target} and {aside} exist; move one away and install again"
                     )
                 os.rename(target, aside)
-        fd, tmp = tempfile.mkstemp(prefix=".pre-receive.", dir=hooks)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, target)
+        atomic_write(target, text.encode("utf-8"), mode=0o755)
     except OSError as exc:
         raise SyncError(f"cannot install the guard in {hooks}: {exc}") from exc
     return target
