@@ -322,12 +322,18 @@ def background_push(path: Path, name: str) -> int:
 
 
 def _lock_path(ledger: Path, name: str) -> Path:
+    """``name`` in the ledger's lock folder, the folder made (0700) if missing."""
     folder = ledger / LOCK_FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder / name
 
 
 def _try_lock(path: Path) -> int | None:
+    """The descriptor holding ``path``'s flock, or None when another process holds it.
+
+    Not :func:`ledger._fs.flock`: the worker keeps the descriptor across push rounds and
+    its caller only peeks, so a plain descriptor fits better than a context manager.
+    """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -340,6 +346,7 @@ def _try_lock(path: Path) -> int | None:
 
 
 def _log_line(path: Path, text: str) -> None:
+    """Append a stamped line to the sync log, rotating it past ``SYNC_LOG_MAX_BYTES``."""
     log = path / SYNC_LOG
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with contextlib.suppress(OSError):
