@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger.sync import core as sync
+from ledger import sync
 from ledger.write.logger import ChangeLogger
 
 SPEC = "refs/heads/sessions/*:refs/heads/sessions/*"

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
             drain.drain(Path(ledger), None, wait=False, linger=drain.linger_seconds())
             return 0
         case ["push", ledger, remote]:
-            from ledger.sync.core import background_push
+            from ledger.sync.push import background_push
 
             return background_push(Path(ledger), remote)
         case ["maintain", ledger]:

@@ -655,7 +655,7 @@ def drain(
         total.kept += part.kept
         total.busy = total.busy or part.busy
     if total.entries:
-        from ledger.sync.core import push_in_background  # deferred: most ledgers have no remote
+        from ledger.sync.push import push_in_background  # deferred: most ledgers have no remote
 
         push_in_background(ledger)  # no-op unless ledger.autoPush names a remote
     return total

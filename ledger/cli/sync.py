@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from ledger import sync
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
-from ledger.sync import core as sync
 
 
 @click.group("remote")

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ledger.sync import core as sync
+from ledger import sync
 from ledger.write.logger import ChangeLogger
 from tests.conftest import git, run_cli
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.sync import core as sync
+from ledger import _layout, sync
+from ledger.sync.push import _try_lock
 from ledger.write.logger import ChangeLogger
 from tests.conftest import git
 
@@ -46,7 +47,7 @@ def test_nothing_happens_without_a_configured_remote(tmp_path: Path) -> None:
     ledger, _central = _setup(tmp_path, auto=False)
     assert sync.push_in_background(ledger) is False
     assert sync.push_in_background(tmp_path / "missing.git") is False
-    assert not (ledger / "ledger-locks" / sync.PUSH_PENDING).exists()
+    assert not (ledger / "ledger-locks" / _layout.PUSH_PENDING).exists()
 
 
 def test_auto_push_reaches_the_remote_even_from_inside_a_git_hook(
@@ -58,23 +59,23 @@ def test_auto_push_reaches_the_remote_even_from_inside_a_git_hook(
     assert sync.push_in_background(ledger) is True
     assert _wait_for(lambda: _central_has(central, ledger))
     assert _wait_for(lambda: "push origin: 1 sent" in _log(ledger))
-    assert _wait_for(lambda: not (ledger / "ledger-locks" / sync.PUSH_PENDING).exists())
+    assert _wait_for(lambda: not (ledger / "ledger-locks" / _layout.PUSH_PENDING).exists())
 
 
 def _log(ledger: Path) -> str:
-    path = ledger / sync.SYNC_LOG
+    path = ledger / _layout.SYNC_LOG
     return path.read_text() if path.exists() else ""
 
 
 def test_a_running_push_takes_over_new_requests(tmp_path: Path) -> None:
     ledger, central = _setup(tmp_path)
-    lock = ledger / "ledger-locks" / sync.PUSH_LOCK
+    lock = ledger / "ledger-locks" / _layout.PUSH_LOCK
     lock.parent.mkdir(exist_ok=True)
     holder = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         assert sync.push_in_background(ledger) is True  # queued, not started
-        assert (ledger / "ledger-locks" / sync.PUSH_PENDING).exists()
+        assert (ledger / "ledger-locks" / _layout.PUSH_PENDING).exists()
         # A worker that finds the lock taken leaves at once, without pushing.
         assert sync.background_push(ledger, "origin") == 0
         assert not _central_has(central, ledger)
@@ -83,12 +84,12 @@ def test_a_running_push_takes_over_new_requests(tmp_path: Path) -> None:
     # The holder, done with its push, finds the pending mark and pushes once more.
     assert sync.background_push(ledger, "origin") == 0
     assert _central_has(central, ledger)
-    assert not (ledger / "ledger-locks" / sync.PUSH_PENDING).exists()
+    assert not (ledger / "ledger-locks" / _layout.PUSH_PENDING).exists()
 
 
 def test_the_lock_dies_with_a_killed_worker(tmp_path: Path) -> None:
     ledger, central = _setup(tmp_path)
-    lock = ledger / "ledger-locks" / sync.PUSH_LOCK
+    lock = ledger / "ledger-locks" / _layout.PUSH_LOCK
     lock.parent.mkdir(exist_ok=True)
     code = (
         "import fcntl, os, sys, time\n"
@@ -104,7 +105,7 @@ def test_the_lock_dies_with_a_killed_worker(tmp_path: Path) -> None:
     proc.wait()
     proc.stdout.close()
     # The request stayed pending; the next one finds a free lock and does both.
-    assert (ledger / "ledger-locks" / sync.PUSH_PENDING).exists()
+    assert (ledger / "ledger-locks" / _layout.PUSH_PENDING).exists()
     assert sync.push_in_background(ledger) is True
     assert _wait_for(lambda: _central_has(central, ledger))
 
@@ -119,7 +120,7 @@ def test_the_caller_returns_while_the_push_is_still_waiting_on_the_network(
         port = server.getsockname()[1]
         sync.add_remote(ledger, "slow", f"git://127.0.0.1:{port}/x.git", auto_push=True)
         assert sync.push_in_background(ledger) is True
-        lock = ledger / "ledger-locks" / sync.PUSH_LOCK
+        lock = ledger / "ledger-locks" / _layout.PUSH_LOCK
         # The worker holds the lock (and wrote its pid) while the caller has long returned.
         assert _wait_for(lambda: lock.exists() and lock.read_text().strip().isdigit())
         pid = int(lock.read_text())
@@ -131,7 +132,7 @@ def test_the_caller_returns_while_the_push_is_still_waiting_on_the_network(
 
 
 def _free(lock: Path) -> bool:
-    fd = sync._try_lock(lock)
+    fd = _try_lock(lock)
     if fd is None:
         return False
     os.close(fd)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger import sync
 from ledger.errors import LedgerLocationError
 from ledger.location import LEDGER_CONFIG, is_ledger
-from ledger.sync import core as sync
 from ledger.write.logger import ChangeLogger
 from tests.conftest import ROOT, fsck_clean, git, run_cli
 

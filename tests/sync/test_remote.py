@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger import sync
 from ledger.errors import InvalidRemoteError, SyncError
-from ledger.sync import core as sync
 from ledger.write.logger import ChangeLogger
 from tests.conftest import ROOT, fsck_clean, git, run_cli
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from ledger.sync import core as sync
+from ledger import sync
+from ledger.errors import SyncError
 from ledger.write.logger import ChangeLogger
 from tests.conftest import fsck_clean, git
 
@@ -148,7 +149,7 @@ def test_no_agent_and_no_key_fails_cleanly(
     ChangeLogger(ledger_dir=a, session_id="s", durable=False).log("deployment", "x")
     sync.add_remote(a, "origin", f"{base}{tmp_path / 'central.git'}")
     monkeypatch.delenv("SSH_AUTH_SOCK")
-    with pytest.raises(sync.SyncError) as info:
+    with pytest.raises(SyncError) as info:
         sync.push(a, interactive=False)
     assert "SSH authentication" in str(info.value) and "@" not in str(info.value)
 
@@ -160,6 +161,6 @@ def test_an_unknown_host_key_is_refused(ssh_server: tuple[str, Path], isolated_g
     central = sync.init_central(tmp_path / "central.git")
     sync.add_remote(a, "origin", f"{base}{central}")
     (isolated_git / ".ssh" / "known_hosts").write_text("")
-    with pytest.raises(sync.SyncError):
+    with pytest.raises(SyncError):
         sync.push(a, interactive=False)
     assert git(central, "for-each-ref") == ""

@@ -16,8 +16,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from ledger import sync
 from ledger._store import LedgerStore
-from ledger.sync import core as sync
+from ledger.errors import SyncError
 from ledger.write.logger import ChangeLogger
 from tests.conftest import fsck_clean, git, run_cli
 
@@ -359,7 +360,7 @@ def test_errors_never_show_credentials(tmp_path: Path) -> None:
     _record(ledger, "s", 1)
     port = _free_port()  # nothing listens there
     sync.add_remote(ledger, "origin", f"git://robot@127.0.0.1:{port}/central.git")
-    with pytest.raises(sync.SyncError) as info:
+    with pytest.raises(SyncError) as info:
         sync.push(ledger)
     assert "robot" not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
     out = run_cli("--ledger", str(ledger), "pull")

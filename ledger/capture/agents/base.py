@@ -390,7 +390,7 @@ def run_hook(adapter: Adapter, raw: bytes, ledger_dir: str | os.PathLike[str] | 
         event = parse_event(raw)
         outcome = adapter.handle(event, ledger_dir)
         if outcome.status == "recorded" and outcome.event in PUSH_AFTER:
-            from ledger.sync.core import (
+            from ledger.sync.push import (
                 push_in_background,  # deferred: only needed at a session's end
             )
 
