@@ -25,10 +25,10 @@ from typing import Any
 import pygit2
 
 from ledger._fs import maintenance_paused
-from ledger._git import fsck
 from ledger._graph import first_parents
 from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import check_path, validate_session_id
+from ledger._snapshot import RefSnapshot, snapshot_fsck, take_snapshot
 from ledger._store import LedgerStore
 from ledger.dates import as_datetime, floor_seconds
 from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_OBSERVATION, T_SESSION, T_TYPE, Entry
@@ -392,9 +392,14 @@ class LogQuery:
         report = _audit(self._scan(crit, progress), start, end)
         report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
         report["ledger"] = str(self.ledger_dir)
-        tips = self.store.sessions()
+        snap = take_snapshot(self.ledger_dir, self.store.repo)  # the refs, read once
+        tips = {
+            name[len(SESSION_REF_PREFIX) :]: bytes.fromhex(oid)
+            for name, oid in snap.refs.items()
+            if name.startswith(SESSION_REF_PREFIX)
+        }
         report["integrity"] = {
-            "fsck": self._fsck() if fsck else None,
+            "fsck": self._fsck(snap) if fsck else None,
             "sessions_in_ledger": len(tips),
             "session_tips": [
                 {
@@ -659,16 +664,18 @@ class LogQuery:
                 break
         return out
 
-    def _fsck(self) -> dict[str, Any]:
+    def _fsck(self, snap: RefSnapshot) -> dict[str, Any]:
         # A repack deleting old packs while fsck lists them makes fsck report damage that
         # is not there: hold maintenance off (a read-only ledger cannot be locked: run anyway).
         with contextlib.ExitStack() as stack:
             with contextlib.suppress(StorageError):
                 stack.enter_context(maintenance_paused(self.ledger_dir))
-            return self._run_fsck()
+            return self._run_fsck(snap)
 
-    def _run_fsck(self) -> dict[str, Any]:
-        result = fsck(self.ledger_dir, strict=False, full=False)
+    def _run_fsck(self, snap: RefSnapshot) -> dict[str, Any]:
+        # The same check as verify's: what the refs read once reach, so writers running
+        # beside the audit raise no alarm.
+        result = snapshot_fsck(self.ledger_dir, snap, strict=False, full=False)
         return {
             "ok": None if result.exit_code is None else result.ok,
             "exit_code": result.exit_code,

@@ -19,11 +19,11 @@ from typing import Any
 import pygit2
 
 from ledger._fs import maintenance_paused
-from ledger._git import fsck
 from ledger._graph import is_observation
 from ledger._layout import CHECKPOINT_REF, ENTRY_FILE, SESSION_REF_PREFIX
 from ledger._names import agent_email
 from ledger._objects import TYPE_NAMES
+from ledger._snapshot import RefSnapshot, snapshot_fsck, take_snapshot
 from ledger._store import LedgerStore
 from ledger.entry import T_SESSION, Entry, canonical_json, entry_message, parse_trailers
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
@@ -163,8 +163,9 @@ def verify_ledger(
     out = _Report(VerifyReport(ledger=str(ledger)))
     report = out.report
 
-    _check_refs(repo, ledger, out)
-    chain = _read_chain(repo, out)
+    snap = take_snapshot(ledger, repo)  # refs read once: later writes are not errors
+    _check_refs(snap, ledger, out)
+    chain = _read_chain(repo, snap.refs.get(CHECKPOINT_REF), out)
     report.checkpoints = len(chain)
     report.signed_checkpoints = sum(1 for c in chain if c.signed)
     report.latest_checkpoint = chain[0].id if chain else None
@@ -178,7 +179,11 @@ def verify_ledger(
     _check_signatures(repo, ledger, scope, base is not None, out)
     _check_rollback(ledger, chain, out)
 
-    sessions = store.sessions()
+    sessions = {
+        name[len(SESSION_REF_PREFIX) :]: bytes.fromhex(oid)
+        for name, oid in snap.refs.items()
+        if name.startswith(SESSION_REF_PREFIX)
+    }
     report.sessions = len(sessions)
     walks: dict[str, _Walk] = {}
     allowed = allowed_signers(repo, ledger)
@@ -197,7 +202,7 @@ def verify_ledger(
         )
     report.entries_checked = sum(w.new_entries for w in walks.values())
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
-    _check_objects(repo, ledger, base, walks, out)
+    _check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
 
     if report.ok and accept and chain:
@@ -210,8 +215,8 @@ def verify_ledger(
 
 
 # -- refs -----------------------------------------------------------------------------------
-def _check_refs(repo: pygit2.Repository, ledger: Path, out: _Report) -> None:
-    for name in repo.references:
+def _check_refs(snap: RefSnapshot, ledger: Path, out: _Report) -> None:
+    for name in snap.refs:
         if name.startswith("refs/replace/"):
             out.problem(
                 "replace-ref",
@@ -226,9 +231,9 @@ def _check_refs(repo: pygit2.Repository, ledger: Path, out: _Report) -> None:
 
 
 # -- checkpoint chain -----------------------------------------------------------------------
-def _read_chain(repo: pygit2.Repository, out: _Report) -> list[Checkpoint]:
+def _read_chain(repo: pygit2.Repository, tip: str | None, out: _Report) -> list[Checkpoint]:
     chain: list[Checkpoint] = []
-    for cid in chain_ids(repo):
+    for cid in chain_ids(repo, tip) if tip is not None else []:
         try:
             chain.append(parse_checkpoint(repo, cid))
         except CheckpointError as exc:
@@ -693,14 +698,15 @@ def _note_unvouched(
 def _check_objects(
     repo: pygit2.Repository,
     ledger: Path,
+    snap: RefSnapshot,
     base: Checkpoint | None,
     walks: dict[str, _Walk],
     out: _Report,
 ) -> None:
     git = shutil.which("git")
     if base is None and git is not None:
-        _fsck(ledger, out)
-        out.report.objects_checked = "all (git fsck --strict --full)"
+        _fsck(ledger, snap, out)
+        out.report.objects_checked = "all reachable from the refs as read (git fsck --strict)"
         return
     oids = _objects_of(repo, [c for w in walks.values() for c in w.new_commits], base)
     for oid in oids:
@@ -710,9 +716,9 @@ def _check_objects(
         out.note("fsck-skipped", "objects", "git is not installed: only session objects re-hashed")
 
 
-def _fsck(ledger: Path, out: _Report) -> None:
+def _fsck(ledger: Path, snap: RefSnapshot, out: _Report) -> None:
     with maintenance_paused(ledger):
-        result = fsck(ledger)
+        result = snapshot_fsck(ledger, snap)
     for line in result.findings:
         ids = _HEX40.findall(line)
         out.problem("object-corrupt", f"object {ids[0]}" if ids else "objects", line)
