@@ -17,8 +17,9 @@ from ledger.dates import parse_date
 from ledger.entry import Entry
 from ledger.errors import AmbiguousEntryError, EntryNotFoundError, InvalidDateError
 from ledger.lifecycle.storage import LogStorage
-from ledger.read.query import LogQuery, audit_markdown
+from ledger.read.query import LogQuery
 from ledger.reports.html import render_audit_html
+from ledger.reports.markdown import audit_markdown
 from ledger.types import ChangeType, LogLevel
 from ledger.write.importer import import_files
 
