@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ledger._names import check_path, validate_session_id
-from ledger.dates import as_datetime, floor_seconds
+from ledger.dates import as_datetime, floor_seconds, micros
 from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_SESSION, T_TYPE, Entry
 from ledger.errors import InvalidDateError, InvalidInputError
-from ledger.read.index import entry_file, micros, path_bounds, search_text
+from ledger.read.index import entry_file, path_bounds, search_text
 from ledger.types import ChangeType, LogLevel, change_type, log_level
 
 DateLike = dt.datetime | dt.date | str | None

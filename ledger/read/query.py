@@ -22,25 +22,18 @@ import pygit2
 from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import validate_session_id
 from ledger._store import LedgerStore
+from ledger.dates import from_micros, iso_or_none
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 from ledger.location import resolve_ledger_dir
 from ledger.read.diff import entry_diff
 from ledger.read.filters import Criteria, DateLike, build_criteria, normalize_path
-from ledger.read.index import EPOCH, Progress, QueryIndex
+from ledger.read.index import Progress, QueryIndex
 from ledger.read.walk import merged, scan
 from ledger.types import ChangeType, LogLevel
 
 Totals = tuple[Counter[str], Counter[str], set[str], dt.datetime | None, dt.datetime | None]
 """Whole-ledger figures: entries by type, by level, the agents, first and last timestamps."""
-
-
-def _iso(ts: dt.datetime | None) -> str | None:
-    return ts.isoformat() if ts is not None else None
-
-
-def _from_micros(value: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(microseconds=value)
 
 
 class LogQuery:
@@ -201,8 +194,8 @@ class LogQuery:
             "agents": len(agents),
             "by_type": dict(by_type.most_common()),
             "by_level": {lv.value: by_level[lv.value] for lv in LogLevel if by_level[lv.value]},
-            "first_timestamp": _iso(first),
-            "last_timestamp": _iso(last),
+            "first_timestamp": iso_or_none(first),
+            "last_timestamp": iso_or_none(last),
         }
 
     # -- reports (they sit above the read side, so they load on first use) ---------------
@@ -285,7 +278,7 @@ class LogQuery:
                 ):
                     names = sorted(set(agents.split(","))) if agents else []
                     rows[session] = self._session_row(
-                        session, names, _from_micros(first), _from_micros(last),
+                        session, names, from_micros(first), from_micros(last),
                         count, errors, tips,
                     )
         return rows
@@ -327,7 +320,7 @@ class LogQuery:
             agents = {a for (a,) in conn.execute("SELECT DISTINCT agent FROM entries")}
             lo, hi = conn.execute("SELECT min(ts), max(ts) FROM entries").fetchone()
             if lo is not None:
-                first, last = _from_micros(lo), _from_micros(hi)
+                first, last = from_micros(lo), from_micros(hi)
         return by_type, by_level, agents, first, last
 
     def _walked_totals(self) -> Totals:

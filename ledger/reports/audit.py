@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger._fs import maintenance_paused
 from ledger._git import fsck as run_fsck
@@ -22,10 +22,12 @@ from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
 from ledger.read.filters import Criteria, DateLike
 from ledger.read.index import Progress, entry_file
-from ledger.read.query import LogQuery
 from ledger.read.walk import scan
 from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
+
+if TYPE_CHECKING:  # annotations only: LogQuery loads this module when a report is asked for
+    from ledger.read.query import LogQuery
 
 FSCK_OUTPUT_LINES = 50
 

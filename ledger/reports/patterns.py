@@ -8,14 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ledger.dates import iso_or_none
 from ledger.entry import Entry
 from ledger.read.filters import Criteria, DateLike, date_range
 from ledger.read.index import Progress, entry_file
-from ledger.read.query import LogQuery
 from ledger.read.walk import scan
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
+
+if TYPE_CHECKING:  # annotations only: LogQuery loads this module when a report is asked for
+    from ledger.read.query import LogQuery
 
 
 def analyze_patterns(
@@ -29,10 +32,6 @@ def analyze_patterns(
     start, end = date_range(start_date, end_date)
     crit = Criteria(start=start, end=end)
     return pattern_data(scan(query.store, crit, progress), start, end)
-
-
-def _iso(ts: dt.datetime | None) -> str | None:
-    return ts.isoformat() if ts is not None else None
 
 
 class _Tally:
@@ -169,10 +168,10 @@ def pattern_data(
     timed = [p for p in endpoint_rows if p["avg_duration_seconds"] is not None]
     return {
         "report_type": "patterns",
-        "period": {"start": _iso(start), "end": _iso(end)},
+        "period": {"start": iso_or_none(start), "end": iso_or_none(end)},
         "total_entries": t.total,
-        "first_timestamp": _iso(t.first),
-        "last_timestamp": _iso(t.last),
+        "first_timestamp": iso_or_none(t.first),
+        "last_timestamp": iso_or_none(t.last),
         "activity_by_hour": {f"{h:02d}": t.hours[f"{h:02d}"] for h in range(24)},
         "activity_by_day": dict(sorted(t.days.items())),
         "most_changed_files": [
