@@ -159,7 +159,6 @@ class LogQuery:
         entries.reverse()
         return entries
 
-
     def get_diff(self, entry: Entry | str, context: int = 3) -> str:
         """The unified diff of a file change (``""`` for entries without file states)."""
         if isinstance(entry, str):
@@ -262,7 +261,6 @@ class LogQuery:
             "entries": count,
             "errors": errors,
         }
-
 
     def _indexed_session_rows(self, tips: dict[str, bytes]) -> dict[str, dict[str, Any]]:
         """The session rows from the index ({} when it cannot be used)."""
