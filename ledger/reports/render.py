@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger.errors import InvalidInputError
-from ledger.read.query import audit_markdown
+from ledger.reports.markdown import audit_markdown
 from ledger.reports.html import render_audit_html
 
 AUDIT_FORMATS = ("json", "markdown", "html")
