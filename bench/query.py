@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.gen import file_pool  # noqa: E402
 from ledger import LogQuery  # noqa: E402
 from ledger._layout import INDEX_FILE
+from ledger.reports.audit import fsck_summary
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -171,7 +172,7 @@ def main() -> None:
             line += f" {fmt(t_walk)} |"
         print(line, flush=True)
     started = time.perf_counter()
-    fsck = q._fsck()
+    fsck = fsck_summary(q.ledger_dir)
     print(f"\ngit fsck for the audit's integrity section: {fmt(time.perf_counter() - started)}"
           f" (ok={fsck['ok']})")
 

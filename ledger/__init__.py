@@ -65,7 +65,7 @@ _EXPORTS = {
     "UndoConflictError": "ledger.errors",
     "UnrestorableError": "ledger.errors",
     "WorkspaceEscapeError": "ledger.errors",
-    "push_in_background": "ledger.sync.core",
+    "push_in_background": "ledger.sync.push",
     "verify_ledger": "ledger.trust.verify",
     "write_checkpoint": "ledger.trust.checkpoint",
 }
@@ -170,7 +170,7 @@ if TYPE_CHECKING:
     from ledger.lifecycle.storage import LogStorage
     from ledger.metrics import HealthThresholds, LogMetrics
     from ledger.read.query import LogQuery
-    from ledger.sync.core import push_in_background
+    from ledger.sync.push import push_in_background
     from ledger.trust.checkpoint import write_checkpoint
     from ledger.trust.verify import verify_ledger
     from ledger.types import ChangeType, LogLevel

@@ -17,6 +17,7 @@ from pathlib import Path
 import pygit2
 
 from ledger._git import FsckResult, fsck
+from ledger._layout import SESSION_REF_PREFIX
 
 _ZERO = "0" * 40
 _LINE = re.compile(rb"^([0-9a-f]{40}) ([0-9a-f]{40}) [^\n]*$")
@@ -34,6 +35,14 @@ class RefSnapshot:
     refs: dict[str, str]
     reflog_ids: frozenset[str]
     reflog_problems: tuple[str, ...]
+
+    def sessions(self) -> dict[str, bytes]:
+        """Every session id with its tip commit id (raw), as the snapshot read them."""
+        return {
+            name[len(SESSION_REF_PREFIX) :]: bytes.fromhex(oid)
+            for name, oid in self.refs.items()
+            if name.startswith(SESSION_REF_PREFIX)
+        }
 
     def heads(self) -> list[str]:
         """The ids to trace from: ref targets and reflog ids, each once, sorted."""

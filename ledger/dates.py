@@ -88,3 +88,18 @@ def parse_date(text: str, *, end: bool = False, now: dt.datetime | None = None) 
 def floor_seconds(value: dt.datetime) -> int:
     """Whole seconds since the epoch, rounded down (a commit's time for this instant)."""
     return (value - EPOCH) // dt.timedelta(seconds=1)
+
+
+def micros(ts: dt.datetime) -> int:
+    """Microseconds since the epoch, exactly (how the query index stores times)."""
+    return (ts - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> dt.datetime:
+    """The aware UTC datetime ``value`` microseconds after the epoch."""
+    return EPOCH + dt.timedelta(microseconds=value)
+
+
+def iso_or_none(value: dt.datetime | None) -> str | None:
+    """``value.isoformat()``, or None for None (report fields that may be empty)."""
+    return value.isoformat() if value is not None else None

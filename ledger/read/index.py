@@ -12,7 +12,6 @@ safe to delete at any time. Whatever it returns is read back from git and checke
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,11 +24,11 @@ from ledger._graph import entry_blob, first_parents, is_observation
 from ledger._layout import INDEX_FILE
 from ledger._names import from_tree_path
 from ledger._store import LedgerStore
+from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
 
 SCHEMA_VERSION = "2"
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,11 +52,6 @@ CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
 """
 
 Progress = Callable[[int, int], None]
-
-
-def micros(ts: dt.datetime) -> int:
-    """Microseconds since the epoch, exactly."""
-    return (ts - EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _values(value: Any, out: list[str]) -> None:

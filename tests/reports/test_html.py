@@ -15,7 +15,8 @@ import pytest
 
 from ledger import ChangeLogger
 from ledger.lifecycle.storage import LogStorage
-from ledger.reports.html import gather_details, render_audit_html, write_audit_html
+from ledger.reports.details import gather_details
+from ledger.reports.html import render_audit_html, write_audit_html
 
 NOW = dt.datetime.now(dt.UTC)
 EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'

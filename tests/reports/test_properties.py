@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from ledger.dates import as_datetime as as_utc
 from ledger.errors import InvalidInputError
-from ledger.reports.html import Details, render_audit_html
+from ledger.reports.details import Details
+from ledger.reports.html import render_audit_html
 
 ALLOWED = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p",
            "main", "nav", "a", "section", "div", "b", "span", "svg", "text", "rect", "line",
