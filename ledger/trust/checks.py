@@ -16,7 +16,7 @@ import pygit2
 
 from ledger._fs import maintenance_paused
 from ledger._graph import is_observation
-from ledger._layout import ENTRY_FILE
+from ledger._layout import ENTRY_FILE, sessions_held
 from ledger._names import agent_email
 from ledger._objects import TYPE_NAMES
 from ledger._snapshot import RefSnapshot, snapshot_fsck
@@ -60,7 +60,7 @@ def walk_session(
         if is_observation(commit):
             is_entry.append(False)
             session = parse_trailers(commit.message).get(T_SESSION)
-            if session != sid:
+            if session not in sessions_held(sid):
                 out.problem(
                     "entry-foreign",
                     f"entry {oid}",
@@ -203,7 +203,7 @@ def _check_entry(
         return None
     if canonical_json(entry.to_json_dict()) != raw:
         out.problem("entry-malformed", subject, f"{ENTRY_FILE} is not in canonical form")
-    if entry.session_id != sid:
+    if entry.session_id not in sessions_held(sid):
         out.problem(
             "entry-foreign",
             subject,
