@@ -18,16 +18,16 @@ from ledger.trust.redact.keys import SECRET_WORDS, is_secret_name
 from ledger.trust.redact.rules import Rule, code_shaped, placeholder, rule, secret_like
 
 _NOT_MARKER = r"(?!\[REDACTED:)"
-# A value: quoted, or bare up to the next space, quote or closing bracket; a bare value must
-# end there (``_match[0]`` is an expression, not a value).
+# A value: quoted, or bare up to the next space, quote or bracket; a bare value must end
+# there (``a.b+c`` is an expression, and calls and subscripts must pass the code-shape gate).
 _VALUE = (
     rf"(?:\"{_NOT_MARKER}([^\"\n]{{1,400}})\"|'{_NOT_MARKER}([^'\n]{{1,400}})'"
     rf"|`{_NOT_MARKER}([^`\n]{{1,400}})`"
-    rf"|{_NOT_MARKER}([^\s\"'`,;&<>(){{}}\[\]]{{1,400}})(?=[\s\"'`,;&)}}\]]|\Z))"
+    rf"|{_NOT_MARKER}([^\s\"'`,;&<>(){{}}\[\]]{{1,400}})(?=[\s\"'`,;&()}}\[\]]|\Z))"
 )
 # A key: an identifier in any naming style, ending at the operator (an optional closing quote
 # between). ``==`` and ``!=`` are comparisons, not assignments.
-_KEY = r"(?<![\w.$-])([A-Za-z_][\w.-]{0,80})[\"']?"
+_KEY = r"(?<![A-Za-z_.$-])([A-Za-z_][\w.-]{0,80})[\"']?"
 _OPERATOR = r"[ \t]*(?:=>|:=|\?=|(?<![=!<>])=(?!=)|:(?![:/]))[ \t]*"
 
 

@@ -141,16 +141,19 @@ _FILLER = re.compile(
         re.escape(seq[i : i + 5]) + "".join(f"{re.escape(c)}?" for c in seq[i + 5 :])
         for seq in _SEQUENCES
         for i in range(len(seq) - 4)
-    )
+    ),
+    re.IGNORECASE,
 )
 
 
+def without_filler(value: str) -> str:
+    """``value`` without runs (``aaaa``) and sequences (``abcde``, ``12345``): no randomness."""
+    return _FILLER.sub("", _REPEATS.sub("", value.lower()))
+
+
 def _mostly_filler(low: str) -> bool:
-    """True when runs (``aaaaaa``) and sequences (``abcdefg``, ``12345``) make up half of it."""
-    rest = _REPEATS.sub("", low)
-    rest = _FILLER.sub("", rest)
-    removed = len(low) - len(rest)
-    return removed * 2 >= len(low)
+    """True when runs and sequences make up half of the value."""
+    return len(without_filler(low)) * 2 <= len(low)
 
 
 def placeholder(value: str) -> bool:
@@ -182,8 +185,14 @@ def secret_like(value: str, *, min_len: int = 8, min_entropy: float | None = Non
         return False
     if placeholder(value) or code_shaped(value):
         return False
-    floor = entropy_floor(len(value)) if min_entropy is None else min_entropy
-    return entropy(value) >= floor
+    core = _core(value)
+    floor = entropy_floor(len(core)) if min_entropy is None else min_entropy
+    return entropy(core) >= floor
+
+
+def _core(value: str) -> str:
+    """``value`` with filler cut out, keeping the case of what is left."""
+    return _FILLER.sub("", _REPEATS.sub("", value)) if value.isascii() else value
 
 
 def alternatives(*groups: tuple[str, ...]) -> tuple[str, ...]:
