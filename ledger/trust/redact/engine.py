@@ -227,6 +227,8 @@ class Redactor:
             isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
             for v in value
         )
+        if self.enabled and len(value) > 1 and all(isinstance(v, str) for v in value):
+            value = self._joined(value, field, hits)  # argv: "-p" "SECRET" spans two items
         out: list[Any] = []
         for i, v in enumerate(value):
             sub = f"{field}[{i}]"
@@ -235,6 +237,29 @@ class Redactor:
                 out.append([v[0], self.marker(SENSITIVE_KEY_RULE, v[1])])
             else:
                 out.append(self.value(v, sub, hits))
+        return out
+
+    def _joined(self, items: list[str], field: str, hits: dict[str, list[str]]) -> list[str]:
+        """Items with every secret found in them joined by spaces put in markers, item by item
+        (each piece of a secret that spans items becomes that piece's marker)."""
+        starts = []
+        pos = 0
+        for item in items:
+            starts.append(pos)
+            pos += len(item) + 1
+        cuts: list[list[tuple[int, int, str]]] = [[] for _ in items]
+        for span in self.find(" ".join(items)):
+            for i, first in enumerate(starts):
+                lo, hi = max(span.start, first), min(span.end, first + len(items[i]))
+                if lo < hi:
+                    cuts[i].append((lo - first, hi - first, span.rule))
+        out = []
+        for i, (item, item_cuts) in enumerate(zip(items, cuts, strict=True)):
+            if item_cuts:
+                hits[f"{field}[{i}]"] = sorted({rule for _lo, _hi, rule in item_cuts})
+            for lo, hi, rule in reversed(item_cuts):
+                item = item[:lo] + self.marker(rule, item[lo:hi]) + item[hi:]
+            out.append(item)
         return out
 
     def entry_fields(

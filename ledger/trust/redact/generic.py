@@ -44,15 +44,19 @@ class AssignmentRule(Rule):
     """``<secret-named key> <operator> <value>``, gated on the key's name and the value."""
 
     def _scan(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
-        for match in self.pattern.finditer(text, pos, endpos):
+        while (match := self.pattern.search(text, pos, endpos)) is not None:
             if match.end() == endpos < len(text):
                 match = self.pattern.match(text, match.start()) or match
+            # A rejected match may hide the real one in its value ("run: TOKEN=…"):
+            # look again right after its key.
+            pos = match.end(1)
             if not _key_is_secret(match.group(1)):
                 continue
             group = next(i for i in range(2, 6) if match.group(i) is not None)
             start, end = match.span(group)
             if _assignment_value(text[start:end]):
                 yield start, end
+                pos = end
 
 
 ASSIGNMENT = AssignmentRule(
