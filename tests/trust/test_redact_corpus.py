@@ -27,6 +27,10 @@ def hexs(n: int) -> str:
     return r(n, "0123456789abcdef")
 
 
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def secrets_corpus() -> dict[str, tuple[str, str]]:
     """kind -> (text carrying the secret, the secret)."""
     up = string.ascii_uppercase + string.digits
@@ -77,15 +81,15 @@ def secrets_corpus() -> dict[str, tuple[str, str]]:
         "npmrc": (f"//registry.npmjs.org/:_authToken={(p := r(36))}", p),
         "netrc": (f"machine api.example.com login bob password {(p := r(18))}", p),
         "azure": (
-            f"DefaultEndpointsProtocol=https;AccountName=x;AccountKey={(p := r(86, ALNUM + '+/'))}==;",
+            f"AccountName=x;AccountKey={(p := r(86, ALNUM + '+/'))}==;",
             p,
         ),
         "docker-auth": (
-            f'{{"auths": {{"r.io": {{"auth": "{(p := base64.b64encode(("bob:" + r(16)).encode()).decode())}"}}}}}}',
+            f'{{"auths": {{"r.io": {{"auth": "{(p := b64("bob:" + r(16)))}"}}}}}}',
             p,
         ),
         "kube-key": (
-            f"client-key-data: {(p := base64.b64encode(b'-----BEGIN RSA PRIVATE KEY-----' + r(40).encode()).decode())}",
+            f"client-key-data: {(p := b64('-----BEGIN RSA PRIVATE KEY-----' + r(40)))}",
             p,
         ),
         "x-api-key": (f"x-api-key: {(p := r(32))}", p),

@@ -110,15 +110,40 @@ def entropy(value: str) -> float:
 
 # Words that mark a value as an example, a placeholder or a template, never a live secret.
 STOPWORDS = (
-    "example", "sample", "placeholder", "changeme", "change_me", "change-me", "your_",
-    "your-", "yourpass", "yoursecret", "yourtoken", "dummy", "insecure", "redacted", "password",
-    "xxxx", "****", "....", "<", ">", "{{", "}}", "${", "%(", "%s", "#{", "$(", "://",
-    "process.env", "os.environ", "getenv", "secrets.", "settings.", "config.",
+    "example",
+    "sample",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "change-me",
+    "your_",
+    "your-",
+    "yourpass",
+    "yoursecret",
+    "yourtoken",
+    "dummy",
+    "insecure",
+    "redacted",
+    "password",
+    "<",
+    ">",
+    "{{",
+    "}}",
+    "${",
+    "%(",
+    "%s",
+    "#{",
+    "$(",
+    "://",
+    "process.env",
+    "os.environ",
+    "getenv",
+    "secrets.",
+    "settings.",
+    "config.",
 )
 _SEGMENT = r"_*[A-Za-z][a-z]*\d*|_*[A-Z]+\d*"
-_WORDY = re.compile(
-    r"[a-z]+(?:[A-Z][a-z]{2,})*|[A-Z]*(?:[A-Z][a-z]{2,})+|[A-Z]+|[a-z]+"
-)
+_WORDY = re.compile(r"[a-z]+(?:[A-Z][a-z]{2,})*|[A-Z]*(?:[A-Z][a-z]{2,})+|[A-Z]+|[a-z]+")
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+(?:\(\))?")
 _WORDS_JOINED = re.compile(rf"(?:{_SEGMENT})(?:[_-]+(?:{_SEGMENT}))*_*")
 _REPEATS = re.compile(r"(.)\1{3,}")
