@@ -40,11 +40,8 @@ EXPECTED = {
 
 def _trees() -> Path:
     CACHE.mkdir(exist_ok=True)
-    missing = [
-        s
-        for s in SDISTS
-        if not any(CACHE.glob(s.replace("==", "-") + ".tar.gz", case_sensitive=False))
-    ]
+    held = {p.name.lower() for p in CACHE.glob("*.tar.gz")}
+    missing = [s for s in SDISTS if s.replace("==", "-").lower() + ".tar.gz" not in held]
     if missing:
         proc = subprocess.run(
             [
