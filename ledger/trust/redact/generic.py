@@ -27,7 +27,7 @@ _VALUE = (
 )
 # A key: an identifier in any naming style, ending at the operator (an optional closing quote
 # between). ``==`` and ``!=`` are comparisons, not assignments.
-_KEY = r"(?<![A-Za-z_.$-])([A-Za-z_][\w.-]{0,80})[\"']?"
+_KEY = r"(?<![A-Za-z_$-])([A-Za-z_][\w.-]{0,80})[\"']?"
 _OPERATOR = r"[ \t]*(?:=>|:=|\?=|(?<![=!<>])=(?!=)|:(?![:/]))[ \t]*"
 
 

@@ -179,8 +179,8 @@ def without_filler(value: str) -> str:
 
 
 def _mostly_filler(low: str) -> bool:
-    """True when runs and sequences make up half of the value."""
-    return len(without_filler(low)) * 2 <= len(low)
+    """True when too little is left, once runs and sequences are cut out, to be a secret."""
+    return len(without_filler(low)) < 8
 
 
 def placeholder(value: str) -> bool:
