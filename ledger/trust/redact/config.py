@@ -15,7 +15,7 @@ from ledger.trust.redact.rules import Rule
 from ledger.trust.redact.ruleset import DEFAULT_RULES, DEFAULT_SENSITIVE_PATHS
 
 # Config keys (in the ledger repository's own git config).
-CFG_ENABLED = "ledger.trust.redact"
+CFG_ENABLED = "ledger.redact"
 CFG_PATH = "ledger.redactPath"
 CFG_KEY = "ledger.redactKey"
 CFG_RULE_SECTION = "ledger-redact"
