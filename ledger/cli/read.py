@@ -10,11 +10,11 @@ import click
 
 from ledger.cli.common import print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
-from ledger.cli.options import entry_filters, filters, json_option, verbose_option
+from ledger.cli.options import Hours, entry_filters, filters, json_option, verbose_option
 
 
 @click.command("recent")
-@click.option("--hours", type=click.FloatRange(min=0), default=24, show_default=True)
+@click.option("--hours", type=Hours(), default=24, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @verbose_option
 @json_option
