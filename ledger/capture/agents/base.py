@@ -26,7 +26,8 @@ from typing import Any
 from ledger._fs import atomic_write
 from ledger._layout import AGENTS_DIR
 from ledger._store import LedgerStore
-from ledger.capture.githooks import python_path_for_hooks, session_id_from
+from ledger.capture.scripts import python_path_for_hooks
+from ledger.capture.sessions import session_id_from
 from ledger.errors import AgentEventError, AgentSettingsError, LedgerError
 from ledger.location import ensure_ledger, resolve_ledger_dir
 from ledger.write.logger import ChangeLogger
