@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
-from ledger.cli.options import entry_filters, filters
+from ledger.cli.options import entry_filters, filters, live_only, live_only_option
 from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
 from ledger.read.export import EXPORT_FORMATS
@@ -98,6 +98,7 @@ def maintenance_cmd(
               show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
+@live_only_option
 @click.pass_context
 def export_cmd(
     ctx: click.Context,
@@ -121,10 +122,13 @@ def export_cmd(
     storage = _storage(ctx, progress, quiet=True)
     try:
         result = storage.export_logs(
-            output_file, format=fmt, include_states=include_states, **filters(**filter_options)
+            output_file, format=fmt, include_states=include_states,
+            live_only=live_only(ctx), **filters(**filter_options),
         )
     finally:
         progress.done()
+    for line in result.get("warnings", []):
+        click.echo(line, err=True)
     click.echo(f"Exported {result['entries']} entries to {result['output_file']} ({fmt})")
 
 
