@@ -25,6 +25,25 @@ verbose_option = click.option(
     "--verbose", "-v", is_flag=True, help="Every field of each entry, not a table row."
 )
 
+LIVE_ONLY = "ledger.live_only"
+"""``ctx.meta`` key: the command was asked to leave archived sessions out."""
+
+
+def _remember_live_only(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[LIVE_ONLY] = True
+
+
+live_only_option = click.option(
+    "--live-only", is_flag=True, expose_value=False, callback=_remember_live_only,
+    help="Leave out sessions maintenance archived into bundles (included by default).",
+)
+
+
+def live_only(ctx: click.Context) -> bool:
+    """True when ``--live-only`` was given."""
+    return bool(ctx.meta.get(LIVE_ONLY))
+
 
 def date_callback(end: bool = False) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A click callback reading a date option (``end``: a bare day means its end)."""

@@ -10,7 +10,14 @@ import click
 
 from ledger.cli.common import print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
-from ledger.cli.options import Hours, entry_filters, filters, json_option, verbose_option
+from ledger.cli.options import (
+    Hours,
+    entry_filters,
+    filters,
+    json_option,
+    live_only_option,
+    verbose_option,
+)
 
 
 @click.command("recent")
@@ -18,6 +25,7 @@ from ledger.cli.options import Hours, entry_filters, filters, json_option, verbo
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @verbose_option
 @json_option
+@live_only_option
 @click.pass_context
 def recent_cmd(ctx: click.Context, hours: float, limit: int, verbose: bool, as_json: bool) -> None:
     """Show the newest entries of the last HOURS hours, newest first.
@@ -37,6 +45,7 @@ def recent_cmd(ctx: click.Context, hours: float, limit: int, verbose: bool, as_j
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @verbose_option
 @json_option
+@live_only_option
 @click.pass_context
 def search_cmd(
     ctx: click.Context, /, limit: int, verbose: bool, as_json: bool, **filter_options: Any
@@ -58,6 +67,7 @@ def search_cmd(
 @click.argument("path")
 @click.option("--verbose", "-v", is_flag=True, help="Each step in full, with its diff.")
 @json_option
+@live_only_option
 @click.pass_context
 def file_history_cmd(ctx: click.Context, path: str, verbose: bool, as_json: bool) -> None:
     """Show every change to one file across all sessions, oldest first.
@@ -76,6 +86,7 @@ def file_history_cmd(ctx: click.Context, path: str, verbose: bool, as_json: bool
 @click.argument("session_id", metavar="ID")
 @verbose_option
 @json_option
+@live_only_option
 @click.pass_context
 def session_cmd(ctx: click.Context, session_id: str, verbose: bool, as_json: bool) -> None:
     """Show one session's entries in the order they were recorded.
@@ -97,6 +108,7 @@ def session_cmd(ctx: click.Context, session_id: str, verbose: bool, as_json: boo
 @click.command("show")
 @click.argument("entry_id", metavar="ID")
 @json_option
+@live_only_option
 @click.pass_context
 def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
     """Show one entry in full, and the diff of a file change.
@@ -122,6 +134,7 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
 @click.command("sessions")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
 @json_option
+@live_only_option
 @click.pass_context
 def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
     """List sessions, most recently active first, with entry and error counts.

@@ -10,7 +10,7 @@ import click
 
 from ledger.cli.common import print_json_lines, print_table, progress_bar
 from ledger.cli.listing import NOTHING_FOUND, open_query
-from ledger.cli.options import date_callback, json_option, parse_period
+from ledger.cli.options import date_callback, json_option, live_only_option, parse_period
 from ledger.lifecycle.storage import LogStorage
 from ledger.read.stats import ledger_stats
 from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
@@ -24,6 +24,7 @@ from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
 @click.option("--format", "fmt", type=click.Choice(AUDIT_FORMATS),
               default="json", show_default=True)
 @click.option("--no-fsck", is_flag=True, help="Skip git fsck in the integrity section.")
+@live_only_option
 @click.pass_context
 def audit_cmd(
     ctx: click.Context,
@@ -62,6 +63,7 @@ def audit_cmd(
 
 @click.command("stats")
 @json_option
+@live_only_option
 @click.pass_context
 def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     """Show counts of entries, sessions and agents, by type and level, and storage use.
@@ -104,6 +106,7 @@ def _print_stats(data: dict[str, Any]) -> None:
 @click.option("--end-date", callback=date_callback(end=True), metavar="DATE",
               help="To (default: now).")
 @json_option
+@live_only_option
 @click.pass_context
 def patterns_cmd(
     ctx: click.Context,

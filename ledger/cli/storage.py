@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
-from ledger.cli.options import entry_filters, filters
+from ledger.cli.options import entry_filters, filters, live_only, live_only_option
 from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
 from ledger.read.export import EXPORT_FORMATS
@@ -54,6 +54,8 @@ def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: An
               help="Instead: retire the oldest sessions (archived first) until under budget.")
 @click.option("--no-archive", is_flag=True,
               help="With --enforce-quota: delete retired sessions without archiving them.")
+@click.option("--full", is_flag=True,
+              help="Repack everything into one pack (routine runs pack only what is new).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON line.")
 @click.pass_context
 def maintenance_cmd(
@@ -63,18 +65,22 @@ def maintenance_cmd(
     max_storage_mb: float,
     enforce_quota: bool,
     no_archive: bool,
+    full: bool,
     as_json: bool,
 ) -> None:
-    """Pack loose objects and archive idle sessions into a verified git bundle.
+    """Pack what is new and archive idle sessions into a verified git bundle.
 
     Sessions whose last entry is older than --max-age-days are written to a bundle under
     the ledger's archive/ folder, the bundle is checked with git bundle verify, and only
-    then are their refs removed. Entries written while this runs are never lost.
+    then are their refs removed. Entries written while this runs are never lost. Routine
+    runs pack only new objects and roll small packs up geometrically; --full repacks
+    everything (it also runs by itself once archived sessions reach half the packs).
 
     \b
     Example:
       git ledger maintenance --dry-run
       git ledger maintenance --max-age-days 60
+      git ledger maintenance --full
     """
     progress = _Progress()
     storage = _storage(ctx, progress, max_log_age_days=max_age_days,
@@ -85,7 +91,7 @@ def maintenance_cmd(
                 raise click.UsageError("--dry-run does not combine with --enforce-quota")
             result = storage.enforce_storage_quota(archive=not no_archive)
         else:
-            result = storage.maintenance(dry_run=dry_run)
+            result = storage.maintenance(dry_run=dry_run, full=full)
     finally:
         progress.done()
     if as_json:
@@ -98,6 +104,7 @@ def maintenance_cmd(
               show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
+@live_only_option
 @click.pass_context
 def export_cmd(
     ctx: click.Context,
@@ -121,10 +128,13 @@ def export_cmd(
     storage = _storage(ctx, progress, quiet=True)
     try:
         result = storage.export_logs(
-            output_file, format=fmt, include_states=include_states, **filters(**filter_options)
+            output_file, format=fmt, include_states=include_states,
+            live_only=live_only(ctx), **filters(**filter_options),
         )
     finally:
         progress.done()
+    for line in result.get("warnings", []):
+        click.echo(line, err=True)
     click.echo(f"Exported {result['entries']} entries to {result['output_file']} ({fmt})")
 
 

@@ -75,14 +75,19 @@ class LogStorage(StorageBase):
         return _upkeep.needs_maintenance(self.ledger_dir, self.compress_after_days, threshold)
 
     # -- maintenance and quota ------------------------------------------------------------
-    def maintenance(self, dry_run: bool = False, *, lock_timeout: float = 0.0) -> dict[str, Any]:
-        """Archive and retire idle sessions, then pack loose objects and prune.
+    def maintenance(
+        self, dry_run: bool = False, *, lock_timeout: float = 0.0, full: bool = False
+    ) -> dict[str, Any]:
+        """Archive and retire idle sessions, then pack what is new and prune.
 
-        Returns (and prints, unless quiet) ``compressed`` (loose objects packed),
-        ``archived`` (sessions written to the bundle), ``deleted_old`` (session refs
-        removed), ``archive`` (the bundle's path or None), ``bytes_before``/``bytes_after``.
+        Routine runs cost what was added: new objects go into a pack and small packs are
+        rolled up geometrically; ``full=True`` repacks everything into one pack (also done
+        by itself once retired sessions reach half the packed bytes). Returns (and prints,
+        unless quiet) ``compressed`` (loose objects packed), ``archived`` (sessions written
+        to the bundle), ``deleted_old`` (session refs removed), ``archive`` (the bundle's
+        path or None), ``full_repack``, ``bytes_before``/``bytes_after``.
         """
-        return _maintenance.maintenance(self, dry_run, lock_timeout=lock_timeout)
+        return _maintenance.maintenance(self, dry_run, lock_timeout=lock_timeout, full=full)
 
     def enforce_storage_quota(self, archive: bool = True) -> dict[str, Any]:
         """Retire the oldest sessions until the repository is under ``max_storage_mb``.

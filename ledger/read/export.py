@@ -47,20 +47,28 @@ def iter_entries(
     ledger_dir: Path,
     start_date: dt.datetime | dt.date | str | None = None,
     end_date: dt.datetime | dt.date | str | None = None,
+    *,
+    live_only: bool = False,
+    warnings: list[str] | None = None,
     **filters: Any,
 ) -> Iterator[Entry]:
     """Entries matching the filters, newest first, streamed from the commit graph.
 
     The filters are :meth:`LogQuery.query`'s (change_types, levels, session_id,
-    agent_id, file_path, search_text) and match exactly as they do there.
+    agent_id, file_path, search_text) and match exactly as they do there. Archived
+    sessions are included unless ``live_only``; a line for each bundle that could not be
+    read is added to ``warnings``.
     """
     from ledger.read.query import LogQuery  # deferred: LogStorage users need not load it
 
     unknown = set(filters) - FILTER_KEYS
     if unknown:
         raise InvalidInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
-    query = LogQuery(ledger_dir, use_index=False)
-    return query.iter_query(start_date=start_date, end_date=end_date, **filters)
+    query = LogQuery(ledger_dir, use_index=False, live_only=live_only)
+    found = query.iter_query(start_date=start_date, end_date=end_date, **filters)
+    if warnings is not None:
+        warnings.extend(query.warnings())
+    return found
 
 
 def export_logs(
@@ -86,7 +94,8 @@ def export_logs(
         raise InvalidInputError(
             f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
         )
-    entries = iter_entries(ledger_dir, start_date, end_date, **filters)
+    warnings: list[str] = []
+    entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
     target = Path(os.fspath(output_file)).absolute()
     folder = target.parent
     if not folder.is_dir():
@@ -102,7 +111,7 @@ def export_logs(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    return {"output_file": str(target), "format": fmt, "entries": count}
+    return {"output_file": str(target), "format": fmt, "entries": count, "warnings": warnings}
 
 
 def _umask() -> int:

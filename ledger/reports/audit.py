@@ -20,6 +20,7 @@ from ledger._snapshot import RefSnapshot, snapshot_fsck, take_snapshot
 from ledger.dates import as_datetime
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
+from ledger.read.archived import in_period
 from ledger.read.filters import Criteria, DateLike
 from ledger.read.index import Progress, entry_file
 from ledger.read.walk import scan
@@ -47,9 +48,13 @@ def generate_audit_report(
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
     crit = Criteria(start=start, end=end)
-    report = audit_data(scan(query.store, crit, progress), start, end)
+    report = audit_data(scan(query.store, crit, progress, query.archives()), start, end)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
+    report["live_only"] = query.live_only
+    report["not_covered"] = [
+        u.as_dict() for u in in_period(query.archives().uncovered, start, end)
+    ]
     report["integrity"] = _integrity(query, report["sessions"], fsck)
     if output_file is not None:
         text = (
@@ -76,9 +81,13 @@ def _integrity(query: LogQuery, sessions: list[dict[str, Any]], fsck: bool) -> d
     """The integrity section: fsck's verdict and the tip commit of each session reported."""
     snap = take_snapshot(query.ledger_dir, query.store.repo)  # the refs, read once
     tips = snap.sessions()
+    archived = query.archives().sessions
+    live = len(tips)
+    tips.update((s.session, s.tip) for s in archived.values() if s.session not in tips)
     return {
         "fsck": fsck_summary(query.ledger_dir, snap) if fsck else None,
-        "sessions_in_ledger": len(tips),
+        "sessions_in_ledger": live,
+        "archived_sessions": len(archived),
         "session_tips": [
             {
                 "session_id": s["session_id"],
