@@ -11,11 +11,9 @@ import click
 from ledger.lifecycle.storage import LogStorage
 
 
-def wants_otlp(output_file: str | None, fmt: str, endpoint: str | None, follow: bool) -> bool:
+def wants_otlp(output_file: str | None, endpoint: str | None, follow: bool) -> bool:
     """True when ``export`` should stream or send OTLP rather than write a file."""
-    if endpoint is not None or follow or output_file is None:
-        return True
-    return fmt == "otlp" and output_file == "-"
+    return endpoint is not None or follow or output_file in (None, "-")
 
 
 def run_otlp(

@@ -133,7 +133,7 @@ def export_cmd(
       git ledger export - --format otlp --session fix-login
       git ledger export --otlp-endpoint http://127.0.0.1:4318 --start-date 2025-11-05 --follow
     """
-    if wants_otlp(output_file, fmt, otlp_endpoint, follow):
+    if wants_otlp(output_file, otlp_endpoint, follow):
         run_otlp(_storage(ctx, quiet=True), output_file, fmt, otlp_endpoint, follow, interval,
                  filters(**filter_options))
         return
