@@ -185,27 +185,30 @@ class SessionExtent:
         self.errors += failed
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("git-ledger")
+    except PackageNotFoundError:  # run from a source tree
+        return "0"
+
+
 def _resource() -> Resource:
     from opentelemetry.sdk.resources import Resource
 
-    from ledger import __version__
-
-    return Resource.create(
-        {"service.name": "git-ledger", "service.version": __version__}
-    )
+    return Resource.create({"service.name": "git-ledger", "service.version": _version()})
 
 
 class SpanBuilder:
     """Turns entries into SDK spans and remembers each session's extent for its own span."""
 
     def __init__(self) -> None:
+        require()
         from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-        from ledger import __version__
-
-        require()
         self.resource = _resource()
-        self.scope = InstrumentationScope(SCOPE_NAME, __version__)
+        self.scope = InstrumentationScope(SCOPE_NAME, _version())
         self.sessions: dict[str, SessionExtent] = {}
         self.touched: dict[str, None] = {}  # sessions with entries since session_spans()
 

@@ -207,7 +207,7 @@ def test_without_the_otel_extra_one_line_says_what_to_install(
 ) -> None:
     out = tmp_path / "x.jsonl"
     blocked = ("import sys; sys.modules['opentelemetry'] = None; "
-               "from ledger.cli import main; sys.argv[0] = 'git-ledger'; main()")
+               "import runpy; runpy.run_module('ledger', run_name='__main__')")
     proc = subprocess.run(
         [sys.executable, "-c", blocked, "--ledger", str(ledger_path), "export", str(out),
          "--format", "otlp"],
