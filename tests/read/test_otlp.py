@@ -183,7 +183,8 @@ def test_follow_sends_entries_as_they_are_recorded(
             log = ChangeLogger(ledger_path, agent_id="claude-code", session_id="fix-login",
                                workdir=workdir)
             late = log.log_command("make deploy", "ok", duration=1.0)
-            ChangeLogger(ledger_path, agent_id="x", session_id="other").log_agent_decision("no", "r")
+            other = ChangeLogger(ledger_path, agent_id="x", session_id="other")
+            other.log_agent_decision("no", "r")
             wait_for(lambda: late.id in rx.by_entry())
         finally:
             proc.terminate()
