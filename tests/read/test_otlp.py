@@ -186,6 +186,9 @@ def test_follow_sends_entries_as_they_are_recorded(
             other = ChangeLogger(ledger_path, agent_id="x", session_id="other")
             other.log_agent_decision("no", "r")
             wait_for(lambda: late.id in rx.by_entry())
+            # the session's span is sent again, grown to the late entry, in the same round or next
+            wait_for(lambda: max(s["end"] for s in rx.spans if s["name"].startswith(
+                "invoke_agent")) == rx.by_entry()[late.id]["end"])
         finally:
             proc.terminate()
             proc.communicate(timeout=10)
