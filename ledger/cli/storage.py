@@ -46,14 +46,30 @@ def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: An
 
 @click.command("maintenance")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
-@click.option("--max-age-days", type=float, default=30, show_default=True,
-              help="Archive sessions whose last entry is older than this.")
-@click.option("--max-storage-mb", type=float, default=500, show_default=True,
-              help="The repository's size budget (for --enforce-quota).")
-@click.option("--enforce-quota", is_flag=True,
-              help="Instead: retire the oldest sessions (archived first) until under budget.")
-@click.option("--no-archive", is_flag=True,
-              help="With --enforce-quota: delete retired sessions without archiving them.")
+@click.option(
+    "--max-age-days",
+    type=float,
+    default=30,
+    show_default=True,
+    help="Archive sessions whose last entry is older than this.",
+)
+@click.option(
+    "--max-storage-mb",
+    type=float,
+    default=500,
+    show_default=True,
+    help="The repository's size budget (for --enforce-quota).",
+)
+@click.option(
+    "--enforce-quota",
+    is_flag=True,
+    help="Instead: retire the oldest sessions (archived first) until under budget.",
+)
+@click.option(
+    "--no-archive",
+    is_flag=True,
+    help="With --enforce-quota: delete retired sessions without archiving them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON line.")
 @click.pass_context
 def maintenance_cmd(
@@ -77,8 +93,9 @@ def maintenance_cmd(
       git ledger maintenance --max-age-days 60
     """
     progress = _Progress()
-    storage = _storage(ctx, progress, max_log_age_days=max_age_days,
-                       max_storage_mb=max_storage_mb, quiet=as_json)
+    storage = _storage(
+        ctx, progress, max_log_age_days=max_age_days, max_storage_mb=max_storage_mb, quiet=as_json
+    )
     try:
         if enforce_quota:
             if dry_run:
@@ -94,8 +111,14 @@ def maintenance_cmd(
 
 @click.command("export")
 @click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json",
-              show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="json",
+    show_default=True,
+    help="json (an array), jsonl (one entry a line) or csv.",
+)
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
 @click.pass_context
@@ -167,8 +190,14 @@ def _print_archives(archives: list[dict[str, Any]]) -> None:
     print_table(
         ["BUNDLE", "SESSIONS", "ENTRIES", "FIRST ENTRY", "LAST ENTRY", "SIZE"],
         [
-            (a["name"], a["sessions"], a["entries"], a["first_entry"] or "",
-             a["last_entry"] or "", a["size_bytes"])
+            (
+                a["name"],
+                a["sessions"],
+                a["entries"],
+                a["first_entry"] or "",
+                a["last_entry"] or "",
+                a["size_bytes"],
+            )
             for a in archives
         ],
     )

@@ -222,8 +222,10 @@ def import_files(
 
 
 def _write(logger: ChangeLogger, item: _Item) -> None:
-    if item.file_path is not None and item.change_type in FILE_CHANGE_TYPES and (
-        item.before is not None or item.after is not None
+    if (
+        item.file_path is not None
+        and item.change_type in FILE_CHANGE_TYPES
+        and (item.before is not None or item.after is not None)
     ):
         logger.log_file_change(
             item.file_path,

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import stat
 import sys
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from typing import Any
 from ledger._fs import atomic_write
 from ledger._layout import AGENTS_DIR
 from ledger._store import LedgerStore
+from ledger.capture.agents.filestate import content, given_state
 from ledger.capture.githooks import python_path_for_hooks, session_id_from
 from ledger.errors import AgentEventError, AgentSettingsError, LedgerError
 from ledger.location import ensure_ledger, resolve_ledger_dir
@@ -122,9 +124,15 @@ class Snapshots:
             / (_key(call) + ".json")
         )
 
-    def take(self, session: str, call: str, file_path: str) -> JSONDict:
-        """Store the file's current state and remember it for ``call``."""
+    def take(
+        self, session: str, call: str, file_path: str, state: Mapping[str, Any] | None = None
+    ) -> JSONDict:
+        """Store the file's current state (or ``state``, read by the hook) for ``call``."""
         record: JSONDict = {"file_path": file_path, "time": _now()}
+        if state is not None:
+            record.update(state)
+            self._keep(session, call, record)
+            return record
         try:
             st = os.lstat(file_path)
         except FileNotFoundError:
@@ -145,10 +153,13 @@ class Snapshots:
             if "too_large" not in record:
                 record["data"] = base64.b64encode(data).decode("ascii")
                 record["size"] = len(data)
+        self._keep(session, call, record)
+        return record
+
+    def _keep(self, session: str, call: str, record: JSONDict) -> None:
         path = self._path(session, call)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(path, json.dumps(record).encode(), mode=0o600)
-        return record
 
     def pop(self, session: str, call: str) -> JSONDict | None:
         """The record taken for ``call`` (removed), or None when there is none."""
@@ -183,8 +194,14 @@ class Snapshots:
         return self.store.read_blob(blob) if isinstance(blob, str) else None
 
 
-def read_current(path: str) -> bytes | None:
-    """A file's bytes now (a symlink's target for a link), None when it does not exist."""
+def read_current(path: str, event: Mapping[str, Any] | None = None) -> bytes | None:
+    """A file's bytes now (a symlink's target for a link), None when it does not exist.
+
+    With ``event``: the state its hook read when the agent called it, if it read one.
+    """
+    given = given_state(event, path) if event is not None else None
+    if given is not None:
+        return content(given) if given.get("exists") else None
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -242,17 +259,27 @@ class Adapter(abc.ABC):
         return base / self.settings_folder / self.settings_name
 
     def command(self, ledger_dir: str | os.PathLike[str] | None, python: str | None) -> str:
-        """The shell command the agent runs for each hook event."""
+        """The shell command the agent runs for each hook event.
+
+        Settings files are shared (teams commit them), so the command is the ``git-ledger``
+        found on PATH, never a path inside one virtualenv. Only an explicit ``python`` (or a
+        machine without ``git-ledger`` on PATH) gives the ``python -P -m ledger`` form.
+        """
+        ledger = ["--ledger", os.path.abspath(os.fspath(ledger_dir))] if ledger_dir else []
+        if python is None and shutil.which("git-ledger"):
+            return shlex.join(["git-ledger", *ledger, "agent", self.name])
         # -P: the project folder the agent runs us in must not shadow the ledger package.
-        parts = [python or sys.executable, "-P", "-m", "ledger"]
-        if ledger_dir is not None:
-            parts += ["--ledger", os.path.abspath(os.fspath(ledger_dir))]
-        parts += ["agent", self.name]
-        text = shlex.join(parts)
+        text = shlex.join(
+            [python or sys.executable, "-P", "-m", "ledger", *ledger, "agent", self.name]
+        )
         extra = python_path_for_hooks()
         if extra and python is None:
             text = f"PYTHONPATH={shlex.quote(extra)}${{PYTHONPATH:+:$PYTHONPATH}} {text}"
         return text
+
+    def prepare(self, ledger_dir: str | os.PathLike[str] | None) -> None:
+        """Create the ledger the hooks will write to (so the fast path can spool at once)."""
+        ensure_ledger(resolve_ledger_dir(ledger_dir))
 
     def is_ours(self, command: object) -> bool:
         """True for a hook command that this adapter's installer wrote."""
@@ -277,8 +304,7 @@ class Adapter(abc.ABC):
         """
         path = self.settings_path(scope, project)
         settings = read_settings(path)
-        if ledger_dir is not None:
-            ensure_ledger(Path(os.path.abspath(os.fspath(ledger_dir))))
+        self.prepare(ledger_dir)
         remove_hooks(settings, self.is_ours)
         hooks = settings.setdefault("hooks", {})
         if not isinstance(hooks, dict):
@@ -407,16 +433,22 @@ def run_hook(adapter: Adapter, raw: bytes, ledger_dir: str | os.PathLike[str] | 
         return Outcome("failed", "", f"internal error: {type(exc).__name__}: {exc}")
 
 
-def serve_stdin(adapter: Adapter, ledger_dir: str | os.PathLike[str] | None, verbose: bool) -> None:
+def serve_stdin(
+    adapter: Adapter,
+    ledger_dir: str | os.PathLike[str] | None,
+    verbose: bool,
+    raw: bytes | None = None,
+) -> None:
     """Handle the event on stdin as the agent's hook command: reply, one line on trouble.
 
     Never raises and never fails: a ledger problem never blocks the agent, and neither does
     a closed or broken stdin, stdout or stderr (an empty event is noted as malformed).
     """
-    try:
-        raw = sys.stdin.buffer.read()
-    except (AttributeError, OSError, ValueError):
-        raw = b""
+    if raw is None:
+        try:
+            raw = sys.stdin.buffer.read()
+        except (AttributeError, OSError, ValueError):
+            raw = b""
     outcome = run_hook(adapter, raw, ledger_dir)
     lines: list[tuple[Any, str]] = []
     if adapter.reply:
