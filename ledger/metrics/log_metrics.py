@@ -39,7 +39,8 @@ class LogMetrics:
     """Metrics of one ledger: rates, error rate, counts, sessions, storage and health.
 
     Args:
-        ledger_dir: the ledger (resolved like ChangeLogger's; ``log_dir`` is the original system's name).
+        ledger_dir: the ledger (resolved like ChangeLogger's; ``log_dir`` is the original
+            system's name).
         max_storage_mb: the storage budget that usage is measured against.
         window_hours: the window of the rate gauges the collector exports.
         thresholds: when health turns warning or critical.

@@ -41,7 +41,8 @@ from ledger.undo.workspace import (
     read_state,
     write_file,
 )
-from ledger.write.logger import ChangeLogger, new_session_id
+from ledger.write.logger import ChangeLogger
+from ledger.write.session import new_session_id
 
 UNDO_AGENT: Final = "git-ledger-undo"
 UNDO_SESSION_PREFIX: Final = "undo-"
