@@ -6,6 +6,11 @@ the same machine load. Prints the median time of each command with and without h
 added milliseconds and the ratio, then checks that every commit and push became an entry.
 
     python bench/hooks.py [--rounds 40]
+    python bench/hooks.py --agents [--rounds 40]
+
+With ``--agents``: the agent hook command, once per agent event type (fixtures in each
+agent's documented format), against a bare ``python3 -c pass`` on the same machine, in
+alternation; prints the medians and the ratio, then drains and counts the entries.
 """
 
 from __future__ import annotations
@@ -83,9 +88,103 @@ def hook_alone(repo: Path, rounds: int) -> None:
         (spool / ".drainer.pid").unlink(missing_ok=True)
 
 
+AGENT_EVENTS = [  # (agent, fixture, what the fixture is)
+    ("claude-code", "claude_code/05_pre_edit.json", "PreToolUse Edit (snapshot)"),
+    ("claude-code", "claude_code/06_post_edit.json", "PostToolUse Edit"),
+    ("claude-code", "claude_code/07_post_bash.json", "PostToolUse Bash"),
+    ("claude-code", "claude_code/02_user_prompt_submit.json", "UserPromptSubmit"),
+    ("gemini-cli", "gemini_cli/04_after_tool_replace.json", "AfterTool replace"),
+    ("codex", "codex/03_pre_tool_use_apply_patch.json", "PreToolUse apply_patch"),
+    ("codex", "codex/05_post_tool_use_bash.json", "PostToolUse Bash"),
+    ("cursor", "cursor/02_after_file_edit.json", "afterFileEdit"),
+    ("cursor", "cursor/03_after_shell_execution.json", "afterShellExecution"),
+    ("copilot-cli", "copilot_cli/04_postToolUse_edit.json", "postToolUse edit"),
+    ("opencode", "opencode/02_tool_execute_before_edit.json", "tool.execute.before edit"),
+]
+
+
+def agent_hooks(rounds: int) -> None:
+    """Per agent event type: the hook command against a bare interpreter start."""
+    base = Path(tempfile.mkdtemp(prefix="ledger-bench-agents-"))
+    ledger = base / "ledger.git"
+    workspace = base / "webapp"
+    (workspace / "src").mkdir(parents=True)
+    fixtures = ROOT / "tests" / "fixtures"
+    (workspace / "src" / "dates.py").write_bytes(
+        (fixtures / "claude_code" / "dates_before.py").read_bytes()
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_LEDGER_EVENT": "postToolUse"}
+    subprocess.run(
+        [sys.executable, "-m", "ledger", "--ledger", str(ledger), "agent", "drain"],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+    )
+    from ledger.location import ensure_ledger
+
+    ensure_ledger(ledger)
+    try:
+        bare = [sys.executable, "-P", "-c", "pass"]
+        print(f"{rounds} rounds each, alternating with `python3 -P -c pass`; ledger {ledger}")
+        print(f"{'agent':<13}{'event':<28}{'bare':>9}{'hook':>9}{'ratio':>8}")
+        total = 0
+        for agent, name, what in AGENT_EVENTS:
+            payload = (
+                (fixtures / name).read_text().replace("/home/dev/projects/webapp", str(workspace))
+            )
+            command = [
+                sys.executable,
+                "-P",
+                "-m",
+                "ledger",
+                "--ledger",
+                str(ledger),
+                "agent",
+                agent,
+            ]
+            times: dict[str, list[float]] = {"bare": [], "hook": []}
+            for _ in range(rounds):
+                for label, argv in (("bare", bare), ("hook", command)):
+                    start = time.perf_counter()
+                    subprocess.run(
+                        argv,
+                        input=payload.encode(),
+                        capture_output=True,
+                        cwd=workspace,
+                        env=env,
+                        check=True,
+                    )
+                    times[label].append(time.perf_counter() - start)
+            total += rounds
+            b = statistics.median(times["bare"]) * 1000
+            h = statistics.median(times["hook"]) * 1000
+            print(f"{agent:<13}{what:<28}{b:>7.1f}ms{h:>7.1f}ms{h / b:>7.2f}x")
+        drained = subprocess.run(
+            [sys.executable, "-m", "ledger", "--ledger", str(ledger), "agent", "drain", "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        log = subprocess.run(
+            ["git", "--git-dir", str(ledger), "log", "--all", "--format=%s"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
+        print(
+            f"{total} hook events; drain: {drained.stdout.strip()}; ledger holds {len(log)} commits"
+        )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--agents", action="store_true", help="time the agent hooks instead")
     parser.add_argument(
         "--pause",
         type=float,
@@ -93,6 +192,9 @@ def main() -> None:
         help="seconds between commands, as between a person's (0: back to back)",
     )
     opts = parser.parse_args()
+    if opts.agents:
+        agent_hooks(opts.rounds)
+        return
     base = Path(tempfile.mkdtemp(prefix="ledger-bench-hooks-"))
     env = {
         **os.environ,

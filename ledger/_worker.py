@@ -1,6 +1,7 @@
 """``python -m ledger._worker JOB …``: the detached workers that writers start.
 
-Jobs: ``drain LEDGER`` (record what the hooks spooled), ``push LEDGER REMOTE`` (a background
+Jobs: ``drain LEDGER`` (record what the git hooks spooled), ``agents LEDGER`` (record what
+the agent hooks spooled), ``push LEDGER REMOTE`` (a background
 push), ``maintain LEDGER`` (automatic maintenance). Each imports only what its job needs.
 """
 
@@ -9,7 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-USAGE = "usage: python -m ledger._worker drain LEDGER | push LEDGER REMOTE | maintain LEDGER"
+USAGE = (
+    "usage: python -m ledger._worker drain LEDGER | agents LEDGER | push LEDGER REMOTE"
+    " | maintain LEDGER"
+)
 
 
 def main(argv: list[str]) -> int:
@@ -20,6 +24,12 @@ def main(argv: list[str]) -> int:
 
             drain.detach()
             drain.drain(Path(ledger), None, wait=False, linger=drain.linger_seconds())
+            return 0
+        case ["agents", ledger]:
+            from ledger.capture.agents import spool
+
+            spool.detach()
+            spool.drain(Path(ledger), linger=spool.linger_seconds())
             return 0
         case ["push", ledger, remote]:
             from ledger.sync.push import background_push

@@ -67,8 +67,10 @@ def install_cmd(
 ) -> None:
     """Merge git-ledger's hook entries into an agent's settings file.
 
-    Claude Code: .claude/settings.json; Gemini CLI: .gemini/settings.json (in the current
-    folder with --project, in your home folder with --user).
+    Claude Code: .claude/settings.json; Gemini CLI: .gemini/settings.json; Codex CLI:
+    .codex/hooks.json; Cursor: .cursor/hooks.json; Copilot CLI: .github/hooks/git-ledger.json
+    (project only); OpenCode: .opencode/plugins/git-ledger.js (in the current folder with
+    --project, in your home folder with --user). The hook command is the git-ledger on PATH.
 
     Other settings and hooks stay as they are; running it again replaces only ours.
 
@@ -99,6 +101,33 @@ def uninstall_cmd(agent: str, scope: str, as_json: bool) -> None:
         click.echo(json.dumps({"agent": agent, "settings": str(path), "removed": removed}))
     else:
         click.echo(f"removed {removed} {agent} hook entries from {path}")
+
+
+@agent_group.command("drain")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def drain_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Record every agent event the hooks spooled now, waiting for a running drainer.
+
+    Agent hooks return at once and a background drainer records their events within
+    seconds; this records what is left (after a crash, say) before you read the ledger.
+
+    \b
+    Example:
+      git ledger agent drain
+    """
+    from ledger.capture.agents.spool import drain, failed
+    from ledger.location import resolve_ledger_dir
+
+    ledger = resolve_ledger_dir(ledger_dir(ctx))
+    done = drain(ledger, wait=True) or 0
+    left = len(failed(ledger))
+    if as_json:
+        click.echo(json.dumps({"recorded": done, "failed": left}))
+    else:
+        click.echo(
+            f"recorded {done} spooled agent events" + (f"; {left} set aside" if left else "")
+        )
 
 
 for _name in NAMES:

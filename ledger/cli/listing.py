@@ -70,9 +70,7 @@ def print_verbose(q: LogQuery, entry: Entry, *, diff: bool = False) -> None:
     if entry.file_path is not None:
         drift = "  (changed outside the session before this)" if entry.drift else ""
         click.echo(f"  file: {entry.file_path}{drift}")
-        click.echo(
-            f"  hashes: {entry.file_hash_before or '-'} -> {entry.file_hash_after or '-'}"
-        )
+        click.echo(f"  hashes: {entry.file_hash_before or '-'} -> {entry.file_hash_after or '-'}")
     if entry.metadata:
         click.echo("  metadata: " + json.dumps(entry.metadata, ensure_ascii=False, sort_keys=True))
     if diff:
@@ -124,5 +122,3 @@ def listing(
         if not as_json:
             click.echo("No entries found.", err=True)
         ctx.exit(NOTHING_FOUND)
-
-

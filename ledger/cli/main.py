@@ -111,6 +111,17 @@ def main(ctx: click.Context, ledger_dir: str | None) -> None:
 
 
 for _module in (
-    write, demo, read, reports, importing, storage, metrics, hooks, agents, trust, sync, undo
+    write,
+    demo,
+    read,
+    reports,
+    importing,
+    storage,
+    metrics,
+    hooks,
+    agents,
+    trust,
+    sync,
+    undo,
 ):
     _module.register(main)

@@ -31,13 +31,24 @@ def metrics_group() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=9090, show_default=True)
 @click.option("--path", default=DEFAULT_PATH, show_default=True, help="The scrape path.")
-@click.option("--max-storage-mb", type=float, default=500, show_default=True,
-              help="Storage budget that usage is measured against.")
-@click.option("--window-hours", type=float, default=24, show_default=True,
-              help="Window of the rate and error-ratio gauges.")
+@click.option(
+    "--max-storage-mb",
+    type=float,
+    default=500,
+    show_default=True,
+    help="Storage budget that usage is measured against.",
+)
+@click.option(
+    "--window-hours",
+    type=float,
+    default=24,
+    show_default=True,
+    help="Window of the rate and error-ratio gauges.",
+)
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str, port: int, path: str, max_storage_mb: float,
-              window_hours: float) -> None:
+def serve_cmd(
+    ctx: click.Context, host: str, port: int, path: str, max_storage_mb: float, window_hours: float
+) -> None:
     """Serve metrics over HTTP for Prometheus to scrape (until Ctrl-C).
 
     Also serves the most-changed files as JSON at /api/top-files?hours=24&limit=10 (the
@@ -47,16 +58,17 @@ def serve_cmd(ctx: click.Context, host: str, port: int, path: str, max_storage_m
     Example:
       git ledger metrics serve --port 9090 --path /metrics/agent_logs
     """
-    metrics = LogMetrics(ledger_dir(ctx), max_storage_mb=max_storage_mb,
-                         window_hours=window_hours)
+    metrics = LogMetrics(ledger_dir(ctx), max_storage_mb=max_storage_mb, window_hours=window_hours)
     metrics.store.repo  # noqa: B018  (a missing ledger fails now, not at the first scrape)
     try:
         server = _make_server(metrics, host, port, path)
     except OSError as exc:
         raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     bound = server.server_address[1]
-    click.echo(f"Serving http://{host}:{bound}{path} (also {TOP_FILES_PATH}, {HEALTH_PATH}); "
-               "Ctrl-C stops", err=True)
+    click.echo(
+        f"Serving http://{host}:{bound}{path} (also {TOP_FILES_PATH}, {HEALTH_PATH}); Ctrl-C stops",
+        err=True,
+    )
     _serve_until_interrupted(server)
 
 
@@ -93,8 +105,9 @@ def export_cmd(ctx: click.Context, output_file: str, max_storage_mb: float) -> N
 @click.option("--deep", is_flag=True, help="Also run git fsck (slower).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line for programs.")
 @click.pass_context
-def health_cmd(ctx: click.Context, window_hours: float, max_storage_mb: float, deep: bool,
-               as_json: bool) -> None:
+def health_cmd(
+    ctx: click.Context, window_hours: float, max_storage_mb: float, deep: bool, as_json: bool
+) -> None:
     """Say whether the ledger is healthy; exit 0 healthy, 1 warning, 2 critical.
 
     Checks the error rate over the window, storage against the budget, time since the
@@ -111,8 +124,7 @@ def health_cmd(ctx: click.Context, window_hours: float, max_storage_mb: float, d
         print_json_lines([{k: v for k, v in health.items() if k != "metrics"}])
     else:
         status = health["status"]
-        click.echo(style(status.upper(), fg=_COLOURS[status], bold=True) + "  "
-                   + health["message"])
+        click.echo(style(status.upper(), fg=_COLOURS[status], bold=True) + "  " + health["message"])
         print_table(
             ["CHECK", "STATUS", "DETAIL"],
             [(name, c["status"], c["message"]) for name, c in health["checks"].items()],

@@ -68,21 +68,44 @@ def parse_period(start: str, end: str | None) -> tuple[dt.datetime, dt.datetime 
 
 
 _FILTERS = [
-    click.option("--type", "types", type=click.Choice(TYPES), multiple=True,
-                 help="Change type (repeatable; any of them matches)."),
-    click.option("--file", "file_path", metavar="PATH",
-                 help="A file, or a folder prefix like api/."),
-    click.option("--text", "search_text", metavar="TEXT",
-                 help="Case-insensitive text in the description, command, output, decision, "
-                 "reasoning, endpoint or any metadata value."),
-    click.option("--start-date", callback=date_callback(), metavar="DATE",
-                 help="From this time: YYYY-MM-DD, an ISO time, or an age (2h, 7d, 30m)."),
-    click.option("--end-date", callback=date_callback(end=True), metavar="DATE",
-                 help="Up to this time (a bare day includes the whole day)."),
+    click.option(
+        "--type",
+        "types",
+        type=click.Choice(TYPES),
+        multiple=True,
+        help="Change type (repeatable; any of them matches).",
+    ),
+    click.option(
+        "--file", "file_path", metavar="PATH", help="A file, or a folder prefix like api/."
+    ),
+    click.option(
+        "--text",
+        "search_text",
+        metavar="TEXT",
+        help="Case-insensitive text in the description, command, output, decision, "
+        "reasoning, endpoint or any metadata value.",
+    ),
+    click.option(
+        "--start-date",
+        callback=date_callback(),
+        metavar="DATE",
+        help="From this time: YYYY-MM-DD, an ISO time, or an age (2h, 7d, 30m).",
+    ),
+    click.option(
+        "--end-date",
+        callback=date_callback(end=True),
+        metavar="DATE",
+        help="Up to this time (a bare day includes the whole day).",
+    ),
     click.option("--session", "session_id", metavar="ID", help="Only this session."),
     click.option("--agent", "agent_id", metavar="NAME", help="Only this agent."),
-    click.option("--level", "levels", type=click.Choice(LEVELS), multiple=True,
-                 help="Level (repeatable; any of them matches)."),
+    click.option(
+        "--level",
+        "levels",
+        type=click.Choice(LEVELS),
+        multiple=True,
+        help="Level (repeatable; any of them matches).",
+    ),
 ]
 
 

@@ -100,8 +100,10 @@ def session_cmd(ctx: click.Context, session_id: str, verbose: bool, as_json: boo
     q = open_query(ctx)
     entries = q.get_session_logs(session_id)
     if entries and not as_json and not verbose:
-        click.echo(f"Session {session_id} ({len(entries)} entries, agent "
-                   f"{', '.join(sorted({e.agent_id for e in entries}))})")
+        click.echo(
+            f"Session {session_id} ({len(entries)} entries, agent "
+            f"{', '.join(sorted({e.agent_id for e in entries}))})"
+        )
     listing(ctx, q, entries, as_json, verbose, with_session=False)
 
 

@@ -19,10 +19,16 @@ from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
 @click.command("audit")
 @click.argument("start", metavar="START")
 @click.option("--end-date", metavar="DATE", help="End of the period (default: now).")
-@click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Write the report here (default: standard output).")
-@click.option("--format", "fmt", type=click.Choice(AUDIT_FORMATS),
-              default="json", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the report here (default: standard output).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(AUDIT_FORMATS), default="json", show_default=True
+)
 @click.option("--no-fsck", is_flag=True, help="Skip git fsck in the integrity section.")
 @live_only_option
 @click.pass_context
@@ -101,10 +107,12 @@ def _print_stats(data: dict[str, Any]) -> None:
 
 
 @click.command("patterns")
-@click.option("--start-date", callback=date_callback(), metavar="DATE",
-              help="From (default: the start).")
-@click.option("--end-date", callback=date_callback(end=True), metavar="DATE",
-              help="To (default: now).")
+@click.option(
+    "--start-date", callback=date_callback(), metavar="DATE", help="From (default: the start)."
+)
+@click.option(
+    "--end-date", callback=date_callback(end=True), metavar="DATE", help="To (default: now)."
+)
 @json_option
 @live_only_option
 @click.pass_context
@@ -166,8 +174,7 @@ def _print_patterns(data: dict[str, Any]) -> None:
         click.echo()
         print_table(
             ["AGENT", "ENTRIES", "SESSIONS", "ERROR RATE"],
-            [(a["agent_id"], a["entries"], a["sessions"], a["error_rate"])
-             for a in data["agents"]],
+            [(a["agent_id"], a["entries"], a["sessions"], a["error_rate"]) for a in data["agents"]],
         )
 
 

@@ -20,13 +20,15 @@ def unified_lines(
 ) -> list[str]:
     """The lines of a unified diff between two texts, as :func:`difflib.unified_diff` gives
     them (a last line without a newline stays without one)."""
-    return list(difflib.unified_diff(
-        old_text.splitlines(keepends=True),
-        new_text.splitlines(keepends=True),
-        old_name,
-        new_name,
-        n=context,
-    ))
+    return list(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            old_name,
+            new_name,
+            n=context,
+        )
+    )
 
 
 def join_lines(lines: Iterable[str]) -> str:

@@ -130,8 +130,14 @@ class LogQuery:
             limit: at most this many entries (the newest).
         """
         crit = build_criteria(
-            change_types, file_path, start_date, end_date, search_text, session_id,
-            agent_id, levels,
+            change_types,
+            file_path,
+            start_date,
+            end_date,
+            search_text,
+            session_id,
+            agent_id,
+            levels,
         )
         if limit is not None:
             if limit < 0:
@@ -163,8 +169,14 @@ class LogQuery:
         """Like :meth:`query` without a limit, but lazily: entries stream newest first
         from the commit graph, so memory stays flat however many match (exports)."""
         crit = build_criteria(
-            change_types, file_path, start_date, end_date, search_text, session_id,
-            agent_id, levels,
+            change_types,
+            file_path,
+            start_date,
+            end_date,
+            search_text,
+            session_id,
+            agent_id,
+            levels,
         )
         return merged(self.store, self.index, crit, self.archives())
 
@@ -327,8 +339,13 @@ class LogQuery:
                 ):
                     names = sorted(set(agents.split(","))) if agents else []
                     rows[session] = self._session_row(
-                        session, names, from_micros(first), from_micros(last),
-                        count, errors, tips,
+                        session,
+                        names,
+                        from_micros(first),
+                        from_micros(last),
+                        count,
+                        errors,
+                        tips,
                     )
         return rows
 
@@ -429,9 +446,7 @@ class LogQuery:
             seen.add(entry_id)
             commit = repo.get(entry_id)
             entry = (
-                self.store.entry_from_commit(commit)
-                if isinstance(commit, pygit2.Commit)
-                else None
+                self.store.entry_from_commit(commit) if isinstance(commit, pygit2.Commit) else None
             )
             if entry is None or not crit.entry_ok(entry):
                 index.drop()  # it disagrees with the git data: never trust it again

@@ -139,8 +139,13 @@ def _agent_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
         stamp = e.timestamp.isoformat()
         a = agents.setdefault(
             e.agent_id,
-            {"agent_id": e.agent_id, "entries": 0, "sessions": set(), "errors": 0,
-             "first_timestamp": stamp},
+            {
+                "agent_id": e.agent_id,
+                "entries": 0,
+                "sessions": set(),
+                "errors": 0,
+                "first_timestamp": stamp,
+            },
         )
         a["entries"] += 1
         a["sessions"].add(e.session_id)
@@ -157,8 +162,13 @@ def _session_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
         stamp = e.timestamp.isoformat()
         s = sessions.setdefault(
             e.session_id,
-            {"session_id": e.session_id, "agent_id": e.agent_id, "entries": 0, "errors": 0,
-             "first_timestamp": stamp},
+            {
+                "session_id": e.session_id,
+                "agent_id": e.agent_id,
+                "entries": 0,
+                "errors": 0,
+                "first_timestamp": stamp,
+            },
         )
         s["entries"] += 1
         s["errors"] += _is_error(e)
@@ -175,8 +185,13 @@ def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
         name = entry_file(e) or e.file_path
         f = files.setdefault(
             name,
-            {"file_path": name, "changes": 0, "by_type": Counter(), "sessions": set(),
-             "first_change": stamp},
+            {
+                "file_path": name,
+                "changes": 0,
+                "by_type": Counter(),
+                "sessions": set(),
+                "first_change": stamp,
+            },
         )
         f["changes"] += 1
         f["by_type"][e.change_type.value] += 1
@@ -194,8 +209,12 @@ def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
 def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
     """The entries the report lists one by one, by section, oldest first."""
     out: dict[str, list[dict[str, Any]]] = {
-        "errors": [], "commands": [], "api_calls": [], "deployments": [],
-        "config_changes": [], "drift": [],
+        "errors": [],
+        "commands": [],
+        "api_calls": [],
+        "deployments": [],
+        "config_changes": [],
+        "drift": [],
     }
     for e in rows:
         if _is_error(e):
@@ -203,15 +222,22 @@ def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
         meta = e.metadata
         if e.change_type is ChangeType.SYSTEM_COMMAND:
             out["commands"].append(
-                {**_brief(e), "command": meta.get("command", e.description),
-                 "exit_code": meta.get("exit_code"),
-                 "duration_seconds": meta.get("duration_seconds")}
+                {
+                    **_brief(e),
+                    "command": meta.get("command", e.description),
+                    "exit_code": meta.get("exit_code"),
+                    "duration_seconds": meta.get("duration_seconds"),
+                }
             )
         elif e.change_type is ChangeType.API_CALL:
             out["api_calls"].append(
-                {**_brief(e), "method": meta.get("method"), "endpoint": meta.get("endpoint"),
-                 "status_code": meta.get("status_code"),
-                 "duration_seconds": meta.get("duration_seconds")}
+                {
+                    **_brief(e),
+                    "method": meta.get("method"),
+                    "endpoint": meta.get("endpoint"),
+                    "status_code": meta.get("status_code"),
+                    "duration_seconds": meta.get("duration_seconds"),
+                }
             )
         elif e.change_type is ChangeType.DEPLOYMENT:
             out["deployments"].append(e.to_dict())
@@ -223,8 +249,12 @@ def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _summary(
-    rows: Sequence[Entry], sessions: int, agents: int, files: int,
-    by_level: Counter[str], events: dict[str, list[dict[str, Any]]],
+    rows: Sequence[Entry],
+    sessions: int,
+    agents: int,
+    files: int,
+    by_level: Counter[str],
+    events: dict[str, list[dict[str, Any]]],
 ) -> dict[str, int]:
     commands, api_calls = events["commands"], events["api_calls"]
     return {
@@ -239,8 +269,7 @@ def _summary(
         "failed_commands": sum(1 for c in commands if c["exit_code"] not in (0, None)),
         "api_calls": len(api_calls),
         "failed_api_calls": sum(
-            1 for c in api_calls
-            if isinstance(c["status_code"], int) and c["status_code"] >= 400
+            1 for c in api_calls if isinstance(c["status_code"], int) and c["status_code"] >= 400
         ),
         "deployments": len(events["deployments"]),
         "config_changes": len(events["config_changes"]),

@@ -44,7 +44,6 @@ class Details:
     diffs_omitted: int = 0
 
 
-
 def parse_time(text: str | None) -> dt.datetime | None:
     """An ISO time from the report as aware UTC (naive = UTC); None when absent or invalid."""
     if not text:
@@ -54,7 +53,6 @@ def parse_time(text: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
 
 
 def _bucket_for(start: dt.datetime | None, end: dt.datetime | None) -> str:
@@ -79,8 +77,11 @@ def _bucket_key(stamp: dt.datetime, bucket: str) -> str:
 
 
 def _buckets(start: dt.datetime, end: dt.datetime, bucket: str) -> list[str]:
-    step = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1),
-            "week": dt.timedelta(weeks=1)}[bucket]
+    step = {
+        "hour": dt.timedelta(hours=1),
+        "day": dt.timedelta(days=1),
+        "week": dt.timedelta(weeks=1),
+    }[bucket]
     keys: list[str] = []
     here = start
     while here <= end and len(keys) < 2000:
@@ -92,7 +93,6 @@ def _buckets(start: dt.datetime, end: dt.datetime, bucket: str) -> list[str]:
     if keys and keys[-1] != last:
         keys.append(last)
     return keys
-
 
 
 def _diff(before: bytes | None, after: bytes | None, path: str) -> tuple[str, bool]:
@@ -107,16 +107,20 @@ def _diff(before: bytes | None, after: bytes | None, path: str) -> tuple[str, bo
     except UnicodeDecodeError:
         return (f"binary content: {len(before or b'')} -> {len(after or b'')} bytes"), False
     lines = unified_lines(
-        old, new, f"a/{path}" if before is not None else "/dev/null",
-        f"b/{path}" if after is not None else "/dev/null", 3,
+        old,
+        new,
+        f"a/{path}" if before is not None else "/dev/null",
+        f"b/{path}" if after is not None else "/dev/null",
+        3,
     )
     truncated = len(lines) > MAX_DIFF_LINES
     text = "".join(x if x.endswith("\n") else x + "\n" for x in lines[:MAX_DIFF_LINES])
     return text or "(no textual change)\n", truncated
 
 
-def gather_details(report: Mapping[str, Any],
-                   ledger_dir: str | os.PathLike[str] | None = None) -> Details:
+def gather_details(
+    report: Mapping[str, Any], ledger_dir: str | os.PathLike[str] | None = None
+) -> Details:
     """Read the report's period back from the ledger: activity buckets and file diffs.
 
     Args:
@@ -143,10 +147,18 @@ def gather_details(report: Mapping[str, Any],
                 details.diffs_omitted += 1
                 continue
             text, cut = _diff(entry.before_bytes, entry.after_bytes, entry.file_path)
-            changes.append(FileChange(
-                entry.id, entry.timestamp.isoformat(), entry.change_type.value,
-                entry.session_id, entry.agent_id, entry.description, text, cut,
-            ))
+            changes.append(
+                FileChange(
+                    entry.id,
+                    entry.timestamp.isoformat(),
+                    entry.change_type.value,
+                    entry.session_id,
+                    entry.agent_id,
+                    entry.description,
+                    text,
+                    cut,
+                )
+            )
             paths.append(entry.file_path)
     for path, change in zip(reversed(paths), reversed(changes), strict=True):
         details.file_changes.setdefault(path, []).append(change)  # oldest first
@@ -177,4 +189,3 @@ def fallback_activity(report: Mapping[str, Any]) -> Details:
         (k, max(totals[k], errors[k]), errors[k]) for k in _buckets(start, end, details.bucket)
     ]
     return details
-

@@ -67,8 +67,10 @@ summary{cursor:pointer}
 .statement.bad{background:#fef3f2;border:1px solid #fecdca}
 """
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
-       "form-action 'none'"
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
 
 
 def _details_for(report: Mapping[str, Any]) -> Details:
@@ -89,10 +91,12 @@ def _page(report: Mapping[str, Any], sections: list[tuple[str, str, str]]) -> st
     ledger = report.get("ledger") or ""
     start, end = when(period.get("start")), when(period.get("end"))
     nav = "".join(f'<a href="#{sid}">{esc(title.split(" (")[0])}</a>' for sid, title, _ in sections)
-    body = "".join(f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>'
-                   for sid, title, content in sections)
+    body = "".join(
+        f'<section id="{sid}"><h2>{esc(title)}</h2>{content}</section>'
+        for sid, title, content in sections
+    )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="generator" content="git-ledger">'
@@ -131,8 +135,9 @@ def render_audit_html(report: Mapping[str, Any], details: Details | None = None)
     return _page(report, sections)
 
 
-def write_audit_html(report: Mapping[str, Any], output_file: str | os.PathLike[str],
-                     details: Details | None = None) -> Path:
+def write_audit_html(
+    report: Mapping[str, Any], output_file: str | os.PathLike[str], details: Details | None = None
+) -> Path:
     """Render the report and write it to ``output_file`` (atomically); return the path."""
     path = Path(os.fspath(output_file))
     tmp = path.with_name(f".{path.name}.tmp")

@@ -53,8 +53,14 @@ def _who(report: dict[str, Any]) -> list[str]:
         *_md_table(
             ["Session", "Agent", "First", "Last", "Entries", "Errors"],
             [
-                (s["session_id"], s["agent_id"], s["first_timestamp"], s["last_timestamp"],
-                 s["entries"], s["errors"])
+                (
+                    s["session_id"],
+                    s["agent_id"],
+                    s["first_timestamp"],
+                    s["last_timestamp"],
+                    s["entries"],
+                    s["errors"],
+                )
                 for s in report["sessions"]
             ],
         ),
@@ -68,8 +74,14 @@ def _what(report: dict[str, Any]) -> list[str]:
         *_md_table(
             ["Time", "Id", "Session", "Level", "Type", "Description"],
             [
-                (e["timestamp"], e["id"][:12], e["session_id"], e["level"], e["change_type"],
-                 e["description"])
+                (
+                    e["timestamp"],
+                    e["id"][:12],
+                    e["session_id"],
+                    e["level"],
+                    e["change_type"],
+                    e["description"],
+                )
                 for e in report["errors"]
             ],
         ),
@@ -77,22 +89,35 @@ def _what(report: dict[str, Any]) -> list[str]:
         "",
         *_md_table(
             ["File", "Changes", "Sessions", "Last change"],
-            [(f["file_path"], f["changes"], f["sessions"], f["last_change"])
-             for f in report["files_changed"]],
+            [
+                (f["file_path"], f["changes"], f["sessions"], f["last_change"])
+                for f in report["files_changed"]
+            ],
         ),
         "## Commands",
         "",
         *_md_table(
             ["Time", "Id", "Session", "Exit code", "Command"],
-            [(c["timestamp"], c["id"][:12], c["session_id"], c["exit_code"], c["command"])
-             for c in report["commands"]],
+            [
+                (c["timestamp"], c["id"][:12], c["session_id"], c["exit_code"], c["command"])
+                for c in report["commands"]
+            ],
         ),
         "## API calls",
         "",
         *_md_table(
             ["Time", "Id", "Session", "Method", "Endpoint", "Status"],
-            [(c["timestamp"], c["id"][:12], c["session_id"], c["method"], c["endpoint"],
-              c["status_code"]) for c in report["api_calls"]],
+            [
+                (
+                    c["timestamp"],
+                    c["id"][:12],
+                    c["session_id"],
+                    c["method"],
+                    c["endpoint"],
+                    c["status_code"],
+                )
+                for c in report["api_calls"]
+            ],
         ),
     ]
 
@@ -113,8 +138,10 @@ def _releases(report: dict[str, Any]) -> list[str]:
         lines += ["## Files changed outside the sessions (drift)", ""]
         lines += _md_table(
             ["Time", "Id", "Session", "File"],
-            [(d["timestamp"], d["id"][:12], d["session_id"], d["file_path"])
-             for d in report["drift"]],
+            [
+                (d["timestamp"], d["id"][:12], d["session_id"], d["file_path"])
+                for d in report["drift"]
+            ],
         )
     return lines
 

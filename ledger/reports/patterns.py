@@ -86,8 +86,8 @@ class _Tally:
         meta = e.metadata
         name = str(meta.get("endpoint", e.description))
         p = self.endpoints.setdefault(
-            name, {"endpoint": name, "calls": 0, "errors": 0, "methods": Counter(),
-                   "_durations": []}
+            name,
+            {"endpoint": name, "calls": 0, "errors": 0, "methods": Counter(), "_durations": []},
         )
         p["calls"] += 1
         status = meta.get("status_code")
@@ -105,8 +105,14 @@ class _Tally:
         a["sessions"].add(e.session_id)
         s = self.sessions.setdefault(
             e.session_id,
-            {"session_id": e.session_id, "agent_id": e.agent_id, "entries": 0, "errors": 0,
-             "first": e.timestamp, "last": e.timestamp},
+            {
+                "session_id": e.session_id,
+                "agent_id": e.agent_id,
+                "entries": 0,
+                "errors": 0,
+                "first": e.timestamp,
+                "last": e.timestamp,
+            },
         )
         s["entries"] += 1
         s["errors"] += is_error
@@ -136,8 +142,7 @@ def _failing_commands(commands: dict[str, dict[str, Any]]) -> list[dict[str, Any
 
 def _agent_rows(agents: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [
-        {**a, "sessions": len(a["sessions"]),
-         "error_rate": round(a["errors"] / a["entries"], 4)}
+        {**a, "sessions": len(a["sessions"]), "error_rate": round(a["errors"] / a["entries"], 4)}
         for a in agents.values()
     ]
     rows.sort(key=lambda a: (-a["entries"], a["agent_id"]))
@@ -149,9 +154,13 @@ def _session_rows(sessions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for s in sessions.values():
         first_s, last_s = s.pop("first"), s.pop("last")
         rows.append(
-            {**s, "first_timestamp": first_s.isoformat(), "last_timestamp": last_s.isoformat(),
-             "duration_seconds": (last_s - first_s).total_seconds(),
-             "error_rate": round(s["errors"] / s["entries"], 4)}
+            {
+                **s,
+                "first_timestamp": first_s.isoformat(),
+                "last_timestamp": last_s.isoformat(),
+                "duration_seconds": (last_s - first_s).total_seconds(),
+                "error_rate": round(s["errors"] / s["entries"], 4),
+            }
         )
     rows.sort(key=lambda s: s["first_timestamp"])
     return rows
@@ -182,16 +191,18 @@ def pattern_data(
             lv.value: t.levels[lv.value] for lv in LogLevel if t.levels[lv.value]
         },
         "error_rate_by_day": {
-            day: {"entries": t.days[day], "errors": t.day_errors[day],
-                  "rate": round(t.day_errors[day] / t.days[day], 4)}
+            day: {
+                "entries": t.days[day],
+                "errors": t.day_errors[day],
+                "rate": round(t.day_errors[day] / t.days[day], 4),
+            }
             for day in sorted(t.days)
         },
         "failing_commands": _failing_commands(t.commands),
         "api_endpoints": endpoint_rows,
         "most_frequent_endpoints": [p["endpoint"] for p in endpoint_rows[:10]],
         "slowest_endpoints": [
-            p["endpoint"]
-            for p in sorted(timed, key=lambda p: -p["avg_duration_seconds"])[:10]
+            p["endpoint"] for p in sorted(timed, key=lambda p: -p["avg_duration_seconds"])[:10]
         ],
         "agents": _agent_rows(t.agents),
         "sessions": _session_rows(t.sessions),

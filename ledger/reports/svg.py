@@ -10,16 +10,37 @@ from collections.abc import Mapping, Sequence
 from ledger.reports.html_cells import esc
 
 TYPE_COLOURS = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
-    "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#17becf", "#8c564b", "#bcbd22",
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#1f77b4",
+    "#17becf",
+    "#8c564b",
+    "#bcbd22",
 ]
 
-LEVEL_COLOURS = {"debug": "#98a2b3", "info": "#4e79a7", "warning": "#edc948",
-                 "error": "#e15759", "critical": "#8b1e1e"}
+LEVEL_COLOURS = {
+    "debug": "#98a2b3",
+    "info": "#4e79a7",
+    "warning": "#edc948",
+    "error": "#e15759",
+    "critical": "#8b1e1e",
+}
 
 
-def bar_chart_svg(items: Sequence[tuple[str, int]], title: str, width: int = 560,
-                  colours: Mapping[str, str] | None = None) -> str:
+def bar_chart_svg(
+    items: Sequence[tuple[str, int]],
+    title: str,
+    width: int = 560,
+    colours: Mapping[str, str] | None = None,
+) -> str:
     """Horizontal bars, one per item, labelled with name and count."""
     if not items:
         return '<p class="muted">Nothing to chart.</p>'
@@ -45,8 +66,9 @@ def bar_chart_svg(items: Sequence[tuple[str, int]], title: str, width: int = 560
     return "".join(parts)
 
 
-def activity_svg(activity: Sequence[tuple[str, int, int]], bucket: str,
-                 width: int = 1100, height: int = 220) -> str:
+def activity_svg(
+    activity: Sequence[tuple[str, int, int]], bucket: str, width: int = 1100, height: int = 220
+) -> str:
     """Columns of entries per time bucket, with the errors among them in red."""
     if not activity or not any(total for _, total, _ in activity):
         return '<p class="muted">No activity in the period.</p>'

@@ -111,7 +111,7 @@ def add_remote(
         InvalidRemoteError: a bad name, a name already in use, or a URL with a password.
     """
     validate_remote_name(name)
-    _check_url(url)
+    url = absolute_local_url(_check_url(url))
     store = LedgerStore(resolve_ledger_dir(ledger_dir), create=True, durable=False)
     repo = store.repo
     if name in _names(repo):
@@ -194,6 +194,17 @@ def remote_url(repo: pygit2.Repository, name: str) -> str:
 def fetch_url(repo: pygit2.Repository, name: str) -> str:
     """The URL fetches from remote ``name`` come from."""
     return str(repo.remotes[name].url or "")
+
+
+def absolute_local_url(url: str) -> str:
+    """A local path given relative (``./central.git``, ``~/l.git``) made absolute.
+
+    Stored relative, it would mean another folder for every command run elsewhere (and a
+    background push at a session's end would fail quietly).
+    """
+    if not is_local_url(url) or url.startswith("file://"):
+        return url
+    return os.path.abspath(os.path.expanduser(url))
 
 
 def is_local_url(url: str) -> bool:

@@ -45,6 +45,7 @@ def feed(
 
 
 def entries(ledger: Path, session: str = SESSION) -> list[dict[str, Any]]:
+    run_cli("--ledger", str(ledger), "agent", "drain")  # hooks spool; record before reading
     ids = git(ledger, "log", "--reverse", "--format=%H", f"refs/heads/sessions/{session}")
     out = []
     for cid in ids.split():
@@ -266,6 +267,10 @@ def test_install_merges_and_uninstall_removes_only_ours(workspace: Path, ledger_
         "SessionEnd",
         "UserPromptSubmit",
         "Stop",
+        "SubagentStop",
+        "PreCompact",
+        "PermissionDenied",
+        "StopFailure",
     }
     assert hooks["PostToolUse"][0] == OTHER_SETTINGS["hooks"]["PostToolUse"][0]
     ours = [
@@ -275,7 +280,7 @@ def test_install_merges_and_uninstall_removes_only_ours(workspace: Path, ledger_
         for h in g["hooks"]
         if h["command"].endswith("agent claude-code")
     ]
-    assert len(ours) == 6
+    assert len(ours) == 11
     assert hooks["PreToolUse"][0]["matcher"] == "Write|Edit|MultiEdit|NotebookEdit"
     assert "mcp__.*" in hooks["PostToolUse"][1]["matcher"]
 
@@ -289,10 +294,11 @@ def test_install_merges_and_uninstall_removes_only_ours(workspace: Path, ledger_
         cwd=workspace,
     )
     assert done.returncode == 0, done.stderr
+    run_cli("--ledger", str(ledger_path), "agent", "drain")  # the hook spooled it
     assert [e["change_type"] for e in entries(ledger_path)] == ["system_command"]
 
     proc = run_cli("agent", "uninstall", "claude-code", "--json", cwd=workspace)
-    assert json.loads(proc.stdout)["removed"] == 6
+    assert json.loads(proc.stdout)["removed"] == 11
     assert json.loads(settings.read_text()) == OTHER_SETTINGS
 
 
@@ -347,6 +353,8 @@ def hook(ledger: Path, workspace: Path, payload: dict[str, object]) -> None:
         "--ledger", str(ledger), "agent", "claude-code", input=json.dumps(payload), cwd=workspace
     )
     assert proc.returncode == 0, proc.stderr
+    if ledger.exists():  # the hook spooled the event: record it before looking
+        assert run_cli("--ledger", str(ledger), "agent", "drain").returncode == 0
 
 
 def test_a_pre_tool_snapshot_stores_no_secret(tmp_path: Path, ledger_path: Path) -> None:

@@ -28,6 +28,7 @@ def feed(ledger: Path, name: str, workspace: Path) -> None:
 
 
 def entries(ledger: Path) -> list[dict[str, Any]]:
+    run_cli("--ledger", str(ledger), "agent", "drain")  # hooks spool; record before reading
     ids = git(ledger, "log", "--reverse", "--format=%H", f"refs/heads/sessions/{SESSION}")
     out = []
     for cid in ids.split():

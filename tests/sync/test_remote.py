@@ -287,3 +287,14 @@ def test_wrong_credentials_fail_cleanly_without_showing_them(
     out = run_cli("--ledger", str(a), "pull")
     assert out.returncode == 3 and "wrong-password" not in out.stderr
     assert "robot@" not in out.stderr
+
+
+def test_a_relative_remote_path_is_stored_absolute(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.git"
+    (tmp_path / "work").mkdir()
+    out = run_cli(
+        "--ledger", str(ledger), "remote", "add", "central", "./central.git", cwd=tmp_path / "work"
+    )
+    assert out.returncode == 0, out.stderr
+    stored = git(ledger, "config", "remote.central.url").strip()
+    assert stored == str(tmp_path / "work" / "central.git")

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -133,17 +134,27 @@ class Adapter(abc.ABC):
         return base / self.settings_folder / self.settings_name
 
     def command(self, ledger_dir: str | os.PathLike[str] | None, python: str | None) -> str:
-        """The shell command the agent runs for each hook event."""
+        """The shell command the agent runs for each hook event.
+
+        Settings files are shared (teams commit them), so the command is the ``git-ledger``
+        found on PATH, never a path inside one virtualenv. Only an explicit ``python`` (or a
+        machine without ``git-ledger`` on PATH) gives the ``python -P -m ledger`` form.
+        """
+        ledger = ["--ledger", os.path.abspath(os.fspath(ledger_dir))] if ledger_dir else []
+        if python is None and shutil.which("git-ledger"):
+            return shlex.join(["git-ledger", *ledger, "agent", self.name])
         # -P: the project folder the agent runs us in must not shadow the ledger package.
-        parts = [python or sys.executable, "-P", "-m", "ledger"]
-        if ledger_dir is not None:
-            parts += ["--ledger", os.path.abspath(os.fspath(ledger_dir))]
-        parts += ["agent", self.name]
-        text = shlex.join(parts)
+        text = shlex.join(
+            [python or sys.executable, "-P", "-m", "ledger", *ledger, "agent", self.name]
+        )
         extra = python_path_for_hooks()
         if extra and python is None:
             text = f"PYTHONPATH={shlex.quote(extra)}${{PYTHONPATH:+:$PYTHONPATH}} {text}"
         return text
+
+    def prepare(self, ledger_dir: str | os.PathLike[str] | None) -> None:
+        """Create the ledger the hooks will write to (so the fast path can spool at once)."""
+        ensure_ledger(resolve_ledger_dir(ledger_dir))
 
     def is_ours(self, command: object) -> bool:
         """True for a hook command that this adapter's installer wrote."""
@@ -168,8 +179,7 @@ class Adapter(abc.ABC):
         """
         path = self.settings_path(scope, project)
         settings = read_settings(path)
-        if ledger_dir is not None:
-            ensure_ledger(Path(os.path.abspath(os.fspath(ledger_dir))))
+        self.prepare(ledger_dir)
         remove_hooks(settings, self.is_ours)
         hooks = settings.setdefault("hooks", {})
         if not isinstance(hooks, dict):
@@ -237,16 +247,22 @@ def run_hook(adapter: Adapter, raw: bytes, ledger_dir: str | os.PathLike[str] | 
         return Outcome("failed", "", f"internal error: {type(exc).__name__}: {exc}")
 
 
-def serve_stdin(adapter: Adapter, ledger_dir: str | os.PathLike[str] | None, verbose: bool) -> None:
+def serve_stdin(
+    adapter: Adapter,
+    ledger_dir: str | os.PathLike[str] | None,
+    verbose: bool,
+    raw: bytes | None = None,
+) -> None:
     """Handle the event on stdin as the agent's hook command: reply, one line on trouble.
 
     Never raises and never fails: a ledger problem never blocks the agent, and neither does
     a closed or broken stdin, stdout or stderr (an empty event is noted as malformed).
     """
-    try:
-        raw = sys.stdin.buffer.read()
-    except (AttributeError, OSError, ValueError):
-        raw = b""
+    if raw is None:
+        try:
+            raw = sys.stdin.buffer.read()
+        except (AttributeError, OSError, ValueError):
+            raw = b""
     outcome = run_hook(adapter, raw, ledger_dir)
     lines: list[tuple[Any, str]] = []
     if adapter.reply:

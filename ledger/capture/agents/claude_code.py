@@ -12,6 +12,7 @@ import os
 import re
 from typing import Any
 
+from ledger._repoid import identity
 from ledger.capture.agents.base import (
     Adapter,
     Outcome,
@@ -19,6 +20,8 @@ from ledger.capture.agents.base import (
     note,
     text_field,
 )
+from ledger.capture.agents.filestate import SPOOLED, given_state
+from ledger.capture.agents.lifecycle import LIFECYCLE_EVENTS, record_lifecycle
 from ledger.capture.agents.settings import JSONDict
 from ledger.capture.agents.snapshots import Snapshots, read_current
 from ledger.errors import AgentEventError
@@ -120,6 +123,7 @@ class ClaudeCode(Adapter):
             "SessionStart": [{"hooks": [hook]}],
             "SessionEnd": [{"hooks": [hook]}],
             "UserPromptSubmit": [{"hooks": [hook]}],
+            **{name: [{"hooks": [hook]}] for name in sorted(LIFECYCLE_EVENTS)},
         }
 
     def handle(self, event: JSONDict, ledger_dir: str | os.PathLike[str] | None) -> Outcome:
@@ -133,7 +137,9 @@ class ClaudeCode(Adapter):
             logger = self.logger(event, session, ledger_dir)
             logger.store.ensure()
             path = _file_of(event)
-            Snapshots(logger.store, self.name).take(session, self._call(event), path)
+            Snapshots(logger.store, self.name).take(
+                session, self._call(event), path, given_state(event, path)
+            )
             return Outcome("snapshot", name, path)
         if name in self.post_events:
             failed = self.is_failure(name, event)
@@ -147,6 +153,8 @@ class ClaudeCode(Adapter):
             return Outcome("ignored", name, f"unknown tool {tool!r}")
         if name in ("SessionStart", "SessionEnd", self.prompt_event):
             return self._session_event(name, event, session, ledger_dir)
+        if name in LIFECYCLE_EVENTS:
+            return record_lifecycle(self, name, event, self.logger(event, session, ledger_dir))
         note(ledger_dir, self.name, f"unknown event {name!r} of session {session}; not recorded")
         return Outcome("ignored", name, f"unknown event {name!r}")
 
@@ -200,6 +208,15 @@ class ClaudeCode(Adapter):
             value = event.get(key)
             if isinstance(value, str) and value:
                 meta[key] = value
+        extra = event.get(SPOOLED)
+        extra = extra if isinstance(extra, dict) else {}
+        if isinstance(extra.get("spool_id"), str):
+            meta["spool_event"] = extra["spool_id"]
+        cwd = str(event["cwd"]) if isinstance(event.get("cwd"), str) else os.getcwd()
+        facts = extra.get("repo") if isinstance(extra.get("repo"), dict) else None
+        repository = identity(cwd, facts)
+        if repository:
+            meta["repository"] = repository
         return meta
 
     def _file_change(
@@ -216,7 +233,7 @@ class ClaudeCode(Adapter):
         record = snaps.pop(session, self._call(event)) if logger.store.exists else None
         meta = self._common(event)
         before, known_before = _before_state(event, snaps, record, meta)
-        after = read_current(path)
+        after = read_current(path, event)
         if failed:
             meta["error"] = bounded(self.error_of(event))
             if known_before and before == after:
@@ -227,7 +244,15 @@ class ClaudeCode(Adapter):
                 )
                 return Outcome("ignored", name, "failed tool, file unchanged")
         tool_input = _tool_input(event)
-        for key in ("old_string", "new_string", "replace_all", "edits", "cell_id", "edit_mode"):
+        for key in (
+            "old_string",
+            "new_string",
+            "replace_all",
+            "edits",
+            "cell_id",
+            "edit_mode",
+            "patch",
+        ):
             if key in tool_input:
                 meta[key] = bounded(tool_input[key], 20_000)
         ctype = _change_type(before, known_before, after)

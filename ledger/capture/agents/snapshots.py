@@ -21,6 +21,7 @@ from typing import Any
 from ledger._fs import atomic_write
 from ledger._layout import AGENTS_DIR, AGENTS_PENDING_DIR
 from ledger._store import LedgerStore
+from ledger.capture.agents.filestate import content, given_state
 from ledger.capture.agents.settings import JSONDict
 from ledger.errors import AgentEventError
 
@@ -57,9 +58,15 @@ class Snapshots:
             / (safe_name(call) + ".json")
         )
 
-    def take(self, session: str, call: str, file_path: str) -> JSONDict:
-        """Store the file's current state and remember it for ``call``."""
+    def take(
+        self, session: str, call: str, file_path: str, state: Mapping[str, Any] | None = None
+    ) -> JSONDict:
+        """Store the file's current state (or ``state``, read by the hook) for ``call``."""
         record: JSONDict = {"file_path": file_path, "time": _now()}
+        if state is not None:
+            record.update(state)
+            self._keep(session, call, record)
+            return record
         try:
             st = os.lstat(file_path)
         except FileNotFoundError:
@@ -80,10 +87,13 @@ class Snapshots:
             if "too_large" not in record:
                 record["data"] = base64.b64encode(data).decode("ascii")
                 record["size"] = len(data)
+        self._keep(session, call, record)
+        return record
+
+    def _keep(self, session: str, call: str, record: JSONDict) -> None:
         path = self._path(session, call)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(path, json.dumps(record).encode(), mode=0o600)
-        return record
 
     def pop(self, session: str, call: str) -> JSONDict | None:
         """The record taken for ``call`` (removed), or None when there is none."""
@@ -118,8 +128,14 @@ class Snapshots:
         return self.store.read_blob(blob) if isinstance(blob, str) else None
 
 
-def read_current(path: str) -> bytes | None:
-    """A file's bytes now (a symlink's target for a link), None when it does not exist."""
+def read_current(path: str, event: Mapping[str, Any] | None = None) -> bytes | None:
+    """A file's bytes now (a symlink's target for a link), None when it does not exist.
+
+    With ``event``: the state its hook read when the agent called it, if it read one.
+    """
+    given = given_state(event, path) if event is not None else None
+    if given is not None:
+        return content(given) if given.get("exists") else None
     try:
         st = os.lstat(path)
     except FileNotFoundError:
