@@ -24,6 +24,7 @@ from ledger.read.archived import in_period
 from ledger.read.filters import Criteria, DateLike
 from ledger.read.index import Progress, entry_file
 from ledger.read.walk import scan
+from ledger.reports.audit_rows import IndexedEntry, indexed_entries
 from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # annotations only: LogQuery loads this module when a report 
     from ledger.read.query import LogQuery
 
 FSCK_OUTPUT_LINES = 50
+
+AuditEntry = Entry | IndexedEntry
+"""An entry as the audit reads it: in full from git, or its indexed fields."""
 
 
 def generate_audit_report(
@@ -48,7 +52,9 @@ def generate_audit_report(
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
     crit = Criteria(start=start, end=end)
-    report = audit_data(scan(query.store, crit, progress, query.archives()), start, end)
+    found = indexed_entries(query, crit)
+    entries = found if found is not None else scan(query.store, crit, progress, query.archives())
+    report = audit_data(entries, start, end)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
     report["live_only"] = query.live_only
@@ -114,7 +120,7 @@ def fsck_summary(ledger_dir: Path) -> dict[str, Any]:
 
 
 # -- the report's data -----------------------------------------------------------------------
-def _brief(entry: Entry) -> dict[str, Any]:
+def _brief(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "timestamp": entry.timestamp.isoformat(),
@@ -123,11 +129,11 @@ def _brief(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _is_error(entry: Entry) -> bool:
+def _is_error(entry: AuditEntry) -> bool:
     return entry.level.rank >= LogLevel.ERROR.rank
 
 
-def _agent_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
+def _agent_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     agents: dict[str, dict[str, Any]] = {}
     for e in rows:
         stamp = e.timestamp.isoformat()
@@ -145,7 +151,7 @@ def _agent_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     return sorted(agents.values(), key=lambda a: (-a["entries"], a["agent_id"]))
 
 
-def _session_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
+def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     sessions: dict[str, dict[str, Any]] = {}
     for e in rows:
         stamp = e.timestamp.isoformat()
@@ -160,13 +166,13 @@ def _session_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     return sorted(sessions.values(), key=lambda s: s["first_timestamp"])
 
 
-def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
+def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {}
     for e in rows:
         if e.file_path is None or e.change_type not in FILE_CHANGE_TYPES:
             continue
         stamp = e.timestamp.isoformat()
-        name = entry_file(e) or e.file_path
+        name = (entry_file(e) if isinstance(e, Entry) else None) or e.file_path
         f = files.setdefault(
             name,
             {"file_path": name, "changes": 0, "by_type": Counter(), "sessions": set(),
@@ -185,7 +191,7 @@ def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     return file_rows
 
 
-def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
+def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
     """The entries the report lists one by one, by section, oldest first."""
     out: dict[str, list[dict[str, Any]]] = {
         "errors": [], "commands": [], "api_calls": [], "deployments": [],
@@ -217,7 +223,7 @@ def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _summary(
-    rows: Sequence[Entry], sessions: int, agents: int, files: int,
+    rows: Sequence[AuditEntry], sessions: int, agents: int, files: int,
     by_level: Counter[str], events: dict[str, list[dict[str, Any]]],
 ) -> dict[str, int]:
     commands, api_calls = events["commands"], events["api_calls"]
@@ -242,7 +248,9 @@ def _summary(
     }
 
 
-def audit_data(entries: Iterable[Entry], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+def audit_data(
+    entries: Iterable[AuditEntry], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
     """The report's figures and lists for the entries of the period ``start``..``end``."""
     rows = sorted(entries, key=lambda e: e.timestamp)
     by_type = Counter(e.change_type.value for e in rows)
