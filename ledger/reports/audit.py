@@ -123,20 +123,29 @@ def fsck_summary(ledger_dir: Path) -> dict[str, Any]:
 def _brief(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "timestamp": entry.timestamp.isoformat(),
+        "timestamp": _stamp(entry),
         "session_id": entry.session_id,
         "agent_id": entry.agent_id,
     }
 
 
+_ERROR_RANK = LogLevel.ERROR.rank
+
+
+def _stamp(entry: AuditEntry) -> str:
+    return entry.stamp if isinstance(entry, IndexedEntry) else entry.timestamp.isoformat()
+
+
 def _is_error(entry: AuditEntry) -> bool:
-    return entry.level.rank >= LogLevel.ERROR.rank
+    if isinstance(entry, IndexedEntry):
+        return entry.error
+    return entry.level.rank >= _ERROR_RANK
 
 
 def _agent_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     agents: dict[str, dict[str, Any]] = {}
     for e in rows:
-        stamp = e.timestamp.isoformat()
+        stamp = _stamp(e)
         a = agents.setdefault(
             e.agent_id,
             {"agent_id": e.agent_id, "entries": 0, "sessions": set(), "errors": 0,
@@ -154,7 +163,7 @@ def _agent_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
 def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     sessions: dict[str, dict[str, Any]] = {}
     for e in rows:
-        stamp = e.timestamp.isoformat()
+        stamp = _stamp(e)
         s = sessions.setdefault(
             e.session_id,
             {"session_id": e.session_id, "agent_id": e.agent_id, "entries": 0, "errors": 0,
@@ -171,7 +180,7 @@ def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     for e in rows:
         if e.file_path is None or e.change_type not in FILE_CHANGE_TYPES:
             continue
-        stamp = e.timestamp.isoformat()
+        stamp = _stamp(e)
         name = (entry_file(e) if isinstance(e, Entry) else None) or e.file_path
         f = files.setdefault(
             name,

@@ -23,6 +23,7 @@ from ledger.types import ChangeType, LogLevel
 if TYPE_CHECKING:
     from ledger.read.query import LogQuery
 
+_ERRORS = frozenset({LogLevel.ERROR.value, LogLevel.CRITICAL.value})
 _COLUMNS = "id, session_id, ts, type, level, agent, file, file_path, drift, extra"
 
 
@@ -30,8 +31,8 @@ class IndexedEntry:
     """The fields of an entry the audit needs, from one index row; ``to_dict`` reads the
     entry in full from git."""
 
-    __slots__ = ("_query", "agent_id", "change_type", "drift", "file_path", "id", "level",
-                 "metadata", "session_id", "timestamp", "tree_path")
+    __slots__ = ("_query", "agent_id", "change_type", "drift", "error", "file_path", "id",
+                 "level", "metadata", "session_id", "stamp", "timestamp", "tree_path")
 
     def __init__(self, query: LogQuery, row: tuple[Any, ...]) -> None:
         entry_id, session, ts, ctype, level, agent, file, file_path, drift, extra = row
@@ -39,8 +40,10 @@ class IndexedEntry:
         self.id: str = entry_id
         self.session_id: str = session
         self.timestamp: dt.datetime = from_micros(ts)
+        self.stamp = self.timestamp.isoformat()
         self.change_type = ChangeType(ctype)
         self.level = LogLevel(level)
+        self.error = level in _ERRORS
         self.agent_id: str = agent
         self.file_path: str | None = file or file_path
         self.tree_path = None  # file_path already holds the workspace-relative form
@@ -69,7 +72,7 @@ def indexed_entries(query: LogQuery, crit: Criteria) -> list[IndexedEntry] | Non
     if query.index is None:
         return None
     where, args = crit.sql_where()
-    sql = f"SELECT {_COLUMNS} FROM entries" + query.scope_sql(where)
+    sql = f"SELECT {_COLUMNS} FROM entries" + query.scope_sql(where) + " ORDER BY ts"
     with query.index.session(query.progress) as conn:
         if conn is None:
             return None
