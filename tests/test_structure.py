@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "ledger._objects": 2,
     "ledger._git": 2,
     "ledger._graph": 2,
+    "ledger._snapshot": 2,
     "ledger._store": 3,
     "ledger.location": 3,
     "ledger._background": 3,

@@ -104,3 +104,20 @@ def filters(
 ) -> dict[str, Any]:
     """The filter options as query keywords (an empty --type or --level means any)."""
     return {"change_types": list(types) or None, "levels": list(levels) or None, **rest}
+
+
+class Hours(click.FloatRange):
+    """A finite number of hours, at least 0 and at most a century: NaN, inf and 1e400 are
+    usage errors with one line, not tracebacks."""
+
+    name = "hours"
+    MAX = 100 * 366 * 24.0
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=self.MAX)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:  # NaN passes every range comparison
+            self.fail(f"{value!r} is not a number of hours", param, ctx)
+        return number

@@ -11,6 +11,7 @@ import click
 from ledger.cli.common import print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
 from ledger.cli.options import (
+    Hours,
     entry_filters,
     filters,
     json_option,
@@ -20,7 +21,7 @@ from ledger.cli.options import (
 
 
 @click.command("recent")
-@click.option("--hours", type=click.FloatRange(min=0), default=24, show_default=True)
+@click.option("--hours", type=Hours(), default=24, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @verbose_option
 @json_option

@@ -9,6 +9,7 @@ import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
 from ledger.cli.options import entry_filters, filters, live_only, live_only_option
+from ledger.cli.otlp import run_otlp, wants_otlp
 from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
 from ledger.read.export import EXPORT_FORMATS
@@ -99,36 +100,55 @@ def maintenance_cmd(
 
 
 @click.command("export")
-@click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
+@click.argument("output_file", required=False,
+                type=click.Path(dir_okay=False, writable=True, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json",
-              show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
+              show_default=True, help="json (an array), jsonl (one entry a line), csv, or otlp "
+              "(OpenTelemetry GenAI spans as OTLP/JSON lines; '-' streams to stdout).")
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
 @live_only_option
+@click.option("--otlp-endpoint", metavar="URL", help="Send the entries as spans to this OTLP/HTTP "
+              "receiver instead (default: the OTEL_EXPORTER_OTLP_* variables).")
+@click.option("--follow", is_flag=True, help="With OTLP: keep sending entries as they are "
+              "recorded, until Ctrl-C.")
+@click.option("--interval", type=float, default=2.0, show_default=True,
+              help="With --follow: seconds between looks for new entries.")
 @click.pass_context
 def export_cmd(
     ctx: click.Context,
     /,
-    output_file: str,
+    output_file: str | None,
     fmt: str,
     include_states: bool,
+    otlp_endpoint: str | None,
+    follow: bool,
+    interval: float,
     **filter_options: Any,
 ) -> None:
-    """Write entries (newest first) to a file as JSON, JSON lines or CSV.
+    """Write entries (newest first) to a file as JSON, JSON lines, CSV or OTLP.
 
     The export streams: memory stays flat however many entries match, and the file
-    appears only when it is complete.
+    appears only when it is complete. With --otlp-endpoint (or no OUTPUT_FILE and the
+    OTEL_EXPORTER_OTLP_* variables set) the entries go to an OpenTelemetry receiver
+    as one trace per session; --follow then sends new entries as they are recorded.
 
     \b
     Example:
       git ledger export week.csv --format csv --start-date 2025-11-01 --end-date 2025-11-07
       git ledger export errors.jsonl --format jsonl --level error --level critical
+      git ledger export - --format otlp --session fix-login
+      git ledger export --otlp-endpoint http://127.0.0.1:4318 --start-date 2025-11-05 --follow
     """
+    if wants_otlp(output_file, otlp_endpoint, follow):
+        run_otlp(_storage(ctx, quiet=True), output_file, fmt, otlp_endpoint, follow, interval,
+                 filters(**filter_options))
+        return
     progress = _Progress()
     storage = _storage(ctx, progress, quiet=True)
     try:
         result = storage.export_logs(
-            output_file, format=fmt, include_states=include_states,
+            output_file or "", format=fmt, include_states=include_states,
             live_only=live_only(ctx), **filters(**filter_options),
         )
     finally:

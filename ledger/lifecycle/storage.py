@@ -134,7 +134,7 @@ class LogStorage(StorageBase):
         include_states: bool = False,
         **filters: Any,
     ) -> dict[str, Any]:
-        """Write matching entries (newest first) as json, jsonl or csv, streaming.
+        """Write matching entries (newest first) as json, jsonl, csv or otlp, streaming.
 
         Entries are written one at a time to a temporary file renamed into place at the
         end, so memory stays flat and a failed export leaves nothing behind. Filters:
@@ -151,3 +151,14 @@ class LogStorage(StorageBase):
             progress=self._tick,
             **filters,
         )
+
+    def export_otlp(self, **options: Any) -> dict[str, Any]:
+        """Send matching entries as OpenTelemetry GenAI spans (needs the otel extra).
+
+        To an OTLP receiver (``endpoint=URL``, else the ``OTEL_EXPORTER_OTLP_*`` variables)
+        or as OTLP/JSON lines to ``stream``; ``follow_interval=seconds`` then keeps sending
+        new entries. Options and filters: see :func:`ledger.read.otlp_export.export_otlp`.
+        """
+        from ledger.read.otlp_export import export_otlp
+
+        return export_otlp(self.ledger_dir, **options)

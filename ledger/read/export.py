@@ -1,4 +1,4 @@
-"""Streaming export of matching entries as json, jsonl or csv, through LogQuery.
+"""Streaming export of matching entries as json, jsonl, csv or otlp, through LogQuery.
 
 An export is a query written to a file: LogStorage.export_logs and the CLI delegate here.
 """
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 
-EXPORT_FORMATS = ("json", "jsonl", "csv")
+EXPORT_FORMATS = ("json", "jsonl", "csv", "otlp")
 CSV_FIELDS = [
     "id",
     "timestamp",
@@ -82,7 +82,7 @@ def export_logs(
     progress: Progress = _no_progress,
     **filters: Any,
 ) -> dict[str, Any]:
-    """Write matching entries (newest first) as json, jsonl or csv, streaming.
+    """Write matching entries (newest first) as json, jsonl, csv or otlp, streaming.
 
     Entries are written one at a time to a temporary file renamed into place at the
     end, so memory stays flat and a failed export leaves nothing behind. Filters:
@@ -94,6 +94,10 @@ def export_logs(
         raise InvalidInputError(
             f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
         )
+    if fmt == "otlp":
+        from ledger.read.otlp import require
+
+        require()  # the one-line install hint, before anything is written
     warnings: list[str] = []
     entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
     target = Path(os.fspath(output_file)).absolute()
@@ -165,8 +169,15 @@ def _write_csv(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progre
     return n
 
 
+def _write_otlp(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
+    from ledger.read.otlp_io import write_otlp  # the OpenTelemetry SDK: the otel extra
+
+    return write_otlp(out, entries, lambda n: tick("exporting", n, None))
+
+
 _WRITERS: dict[str, Callable[[TextIO, Iterable[Entry], bool, Progress], int]] = {
     "json": _write_json,
     "jsonl": _write_jsonl,
     "csv": _write_csv,
+    "otlp": _write_otlp,
 }

@@ -159,14 +159,19 @@ def parse_checkpoint(repo: pygit2.Repository, commit_id: str) -> Checkpoint:
     return checkpoint
 
 
-def chain_ids(repo: pygit2.Repository) -> list[str]:
-    """The checkpoint commit ids, newest first (first parents of the checkpoint ref)."""
-    ref = repo.references.get(CHECKPOINT_REF)
-    if ref is None:
-        return []
+def chain_ids(repo: pygit2.Repository, tip: str | None = None) -> list[str]:
+    """The checkpoint commit ids, newest first (first parents of the checkpoint ref).
+
+    ``tip`` starts the walk there instead of at the ref (a snapshot's reading of it).
+    """
+    oid: str | None = tip
+    if oid is None:
+        ref = repo.references.get(CHECKPOINT_REF)
+        if ref is None:
+            return []
+        oid = str(ref.resolve().target)
     out: list[str] = []
     # Not _graph.first_parents: an unreadable id is kept, so parsing it reports the damage.
-    oid: str | None = str(ref.resolve().target)
     while oid is not None:
         out.append(oid)
         try:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pygit2
 
 from ledger._fs import maintenance_paused
-from ledger._git import fsck
 from ledger._graph import is_observation
-from ledger._layout import ENTRY_FILE
+from ledger._layout import ENTRY_FILE, sessions_held
 from ledger._names import agent_email
 from ledger._objects import TYPE_NAMES
+from ledger._snapshot import RefSnapshot, snapshot_fsck
 from ledger.entry import T_SESSION, Entry, canonical_json, entry_message, parse_trailers
 from ledger.errors import LedgerError
 from ledger.trust.checkpoint import Checkpoint
@@ -60,7 +60,7 @@ def walk_session(
         if is_observation(commit):
             is_entry.append(False)
             session = parse_trailers(commit.message).get(T_SESSION)
-            if session != sid:
+            if session not in sessions_held(sid):
                 out.problem(
                     "entry-foreign",
                     f"entry {oid}",
@@ -203,7 +203,7 @@ def _check_entry(
         return None
     if canonical_json(entry.to_json_dict()) != raw:
         out.problem("entry-malformed", subject, f"{ENTRY_FILE} is not in canonical form")
-    if entry.session_id != sid:
+    if entry.session_id not in sessions_held(sid):
         out.problem(
             "entry-foreign",
             subject,
@@ -302,14 +302,15 @@ _HEX40 = re.compile(r"\b[0-9a-f]{40}\b")
 def check_objects(
     repo: pygit2.Repository,
     ledger: Path,
+    snap: RefSnapshot,
     base: Checkpoint | None,
     walks: dict[str, Walk],
     out: Findings,
 ) -> None:
     git = shutil.which("git")
     if base is None and git is not None:
-        _fsck(ledger, out)
-        out.report.objects_checked = "all (git fsck --strict --full)"
+        _fsck(ledger, snap, out)
+        out.report.objects_checked = "all the refs reach, as read once (git fsck --strict)"
         return
     oids = _objects_of(repo, [c for w in walks.values() for c in w.new_commits], base)
     for oid in oids:
@@ -319,9 +320,9 @@ def check_objects(
         out.note("fsck-skipped", "objects", "git is not installed: only session objects re-hashed")
 
 
-def _fsck(ledger: Path, out: Findings) -> None:
+def _fsck(ledger: Path, snap: RefSnapshot, out: Findings) -> None:
     with maintenance_paused(ledger):
-        result = fsck(ledger)
+        result = snapshot_fsck(ledger, snap)
     for line in result.findings:
         ids = _HEX40.findall(line)
         out.problem("object-corrupt", f"object {ids[0]}" if ids else "objects", line)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pygit2
 
 from ledger._layout import CHECKPOINT_REF
+from ledger._snapshot import RefSnapshot, take_snapshot
 from ledger._store import LedgerStore
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
@@ -54,13 +55,14 @@ def verify_ledger(
     out = Findings(VerifyReport(ledger=str(ledger)))
     report = out.report
 
-    _check_refs(repo, ledger, out)
-    chain, scope, base = _check_checkpoints(repo, ledger, since_checkpoint, out)
-    sessions = store.sessions()
+    snap = take_snapshot(ledger, repo)  # the refs, read once: later writes are not errors
+    _check_refs(snap, ledger, out)
+    chain, scope, base = _check_checkpoints(repo, ledger, snap, since_checkpoint, out)
+    sessions = snap.sessions()
     report.sessions = len(sessions)
     walks = _walk_sessions(repo, ledger, sessions, base, out)
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
-    check_objects(repo, ledger, base, walks, out)
+    check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
 
     if report.ok and accept and chain:
@@ -73,11 +75,15 @@ def verify_ledger(
 
 
 def _check_checkpoints(
-    repo: pygit2.Repository, ledger: Path, since_checkpoint: str | None, out: Findings
+    repo: pygit2.Repository,
+    ledger: Path,
+    snap: RefSnapshot,
+    since_checkpoint: str | None,
+    out: Findings,
 ) -> tuple[list[Checkpoint], list[Checkpoint], Checkpoint | None]:
     """Check the checkpoint chain; return it, the part in scope, and the base checkpoint."""
     report = out.report
-    chain = _read_chain(repo, out)
+    chain = _read_chain(repo, snap.refs.get(CHECKPOINT_REF), out)
     report.checkpoints = len(chain)
     report.signed_checkpoints = sum(1 for c in chain if c.signed)
     report.latest_checkpoint = chain[0].id if chain else None
@@ -122,8 +128,8 @@ def _walk_sessions(
 
 
 # -- refs -----------------------------------------------------------------------------------
-def _check_refs(repo: pygit2.Repository, ledger: Path, out: Findings) -> None:
-    for name in repo.references:
+def _check_refs(snap: RefSnapshot, ledger: Path, out: Findings) -> None:
+    for name in snap.refs:
         if name.startswith("refs/replace/"):
             out.problem(
                 "replace-ref",
@@ -138,9 +144,9 @@ def _check_refs(repo: pygit2.Repository, ledger: Path, out: Findings) -> None:
 
 
 # -- checkpoint chain -----------------------------------------------------------------------
-def _read_chain(repo: pygit2.Repository, out: Findings) -> list[Checkpoint]:
+def _read_chain(repo: pygit2.Repository, tip: str | None, out: Findings) -> list[Checkpoint]:
     chain: list[Checkpoint] = []
-    for cid in chain_ids(repo):
+    for cid in chain_ids(repo, tip) if tip is not None else []:
         try:
             chain.append(parse_checkpoint(repo, cid))
         except CheckpointError as exc:
