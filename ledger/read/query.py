@@ -335,7 +335,7 @@ class LogQuery:
                 for session, agents, first, last, count, errors in conn.execute(
                     "SELECT session, group_concat(DISTINCT agent), min(ts), max(ts), "
                     "count(*), sum(level IN ('error', 'critical')) "
-                    "FROM entries" + self._scope() + " GROUP BY session"
+                    "FROM entries" + self.scope_sql() + " GROUP BY session"
                 ):
                     names = sorted(set(agents.split(","))) if agents else []
                     rows[session] = self._session_row(
@@ -382,12 +382,12 @@ class LogQuery:
             if conn is None:
                 return None
             for ctype, level, n in conn.execute(
-                "SELECT type, level, count(*) FROM entries" + self._scope()
+                "SELECT type, level, count(*) FROM entries" + self.scope_sql()
                 + " GROUP BY type, level"
             ):
                 by_type[ctype] += n
                 by_level[level] += n
-            scope = self._scope()
+            scope = self.scope_sql()
             agents = {a for (a,) in conn.execute("SELECT DISTINCT agent FROM entries" + scope)}
             lo, hi = conn.execute("SELECT min(ts), max(ts) FROM entries" + scope).fetchone()
             if lo is not None:
@@ -416,7 +416,7 @@ class LogQuery:
         if self.index is None:
             return None
         where, args = crit.sql_where()
-        sql = "SELECT id FROM entries" + self._scope(where)
+        sql = "SELECT id FROM entries" + self.scope_sql(where)
         sql += " ORDER BY ts DESC" if newest_first else " ORDER BY ts ASC"
         if limit is not None:
             sql += f" LIMIT {int(limit) * 2 + 10}"  # room for the rare shared commit
@@ -426,7 +426,7 @@ class LogQuery:
             ids = [row[0] for row in conn.execute(sql, args)]
         return self._read_back(self.index, ids, crit, limit)
 
-    def _scope(self, where: str = "") -> str:
+    def scope_sql(self, where: str = "") -> str:
         """``where`` narrowed to live sessions when ``live_only``."""
         if not self.live_only:
             return where

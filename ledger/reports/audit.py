@@ -24,6 +24,7 @@ from ledger.read.archived import in_period
 from ledger.read.filters import Criteria, DateLike
 from ledger.read.index import Progress, entry_file
 from ledger.read.walk import scan
+from ledger.reports.audit_rows import IndexedEntry, indexed_entries
 from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # annotations only: LogQuery loads this module when a report 
     from ledger.read.query import LogQuery
 
 FSCK_OUTPUT_LINES = 50
+
+AuditEntry = Entry | IndexedEntry
+"""An entry as the audit reads it: in full from git, or its indexed fields."""
 
 
 def generate_audit_report(
@@ -48,7 +52,9 @@ def generate_audit_report(
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
     crit = Criteria(start=start, end=end)
-    report = audit_data(scan(query.store, crit, progress, query.archives()), start, end)
+    found = indexed_entries(query, crit)
+    entries = found if found is not None else scan(query.store, crit, progress, query.archives())
+    report = audit_data(entries, start, end)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
     report["live_only"] = query.live_only
@@ -120,23 +126,32 @@ def fsck_summary(ledger_dir: Path, snap: RefSnapshot | None = None) -> dict[str,
 
 
 # -- the report's data -----------------------------------------------------------------------
-def _brief(entry: Entry) -> dict[str, Any]:
+def _brief(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "timestamp": entry.timestamp.isoformat(),
+        "timestamp": _stamp(entry),
         "session_id": entry.session_id,
         "agent_id": entry.agent_id,
     }
 
 
-def _is_error(entry: Entry) -> bool:
-    return entry.level.rank >= LogLevel.ERROR.rank
+_ERROR_RANK = LogLevel.ERROR.rank
 
 
-def _agent_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
+def _stamp(entry: AuditEntry) -> str:
+    return entry.stamp if isinstance(entry, IndexedEntry) else entry.timestamp.isoformat()
+
+
+def _is_error(entry: AuditEntry) -> bool:
+    if isinstance(entry, IndexedEntry):
+        return entry.error
+    return entry.level.rank >= _ERROR_RANK
+
+
+def _agent_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     agents: dict[str, dict[str, Any]] = {}
     for e in rows:
-        stamp = e.timestamp.isoformat()
+        stamp = _stamp(e)
         a = agents.setdefault(
             e.agent_id,
             {
@@ -156,10 +171,10 @@ def _agent_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     return sorted(agents.values(), key=lambda a: (-a["entries"], a["agent_id"]))
 
 
-def _session_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
+def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     sessions: dict[str, dict[str, Any]] = {}
     for e in rows:
-        stamp = e.timestamp.isoformat()
+        stamp = _stamp(e)
         s = sessions.setdefault(
             e.session_id,
             {
@@ -176,13 +191,13 @@ def _session_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     return sorted(sessions.values(), key=lambda s: s["first_timestamp"])
 
 
-def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
+def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {}
     for e in rows:
         if e.file_path is None or e.change_type not in FILE_CHANGE_TYPES:
             continue
-        stamp = e.timestamp.isoformat()
-        name = entry_file(e) or e.file_path
+        stamp = _stamp(e)
+        name = (entry_file(e) if isinstance(e, Entry) else None) or e.file_path
         f = files.setdefault(
             name,
             {
@@ -206,7 +221,7 @@ def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     return file_rows
 
 
-def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
+def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
     """The entries the report lists one by one, by section, oldest first."""
     out: dict[str, list[dict[str, Any]]] = {
         "errors": [],
@@ -249,12 +264,8 @@ def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _summary(
-    rows: Sequence[Entry],
-    sessions: int,
-    agents: int,
-    files: int,
-    by_level: Counter[str],
-    events: dict[str, list[dict[str, Any]]],
+    rows: Sequence[AuditEntry], sessions: int, agents: int, files: int,
+    by_level: Counter[str], events: dict[str, list[dict[str, Any]]],
 ) -> dict[str, int]:
     commands, api_calls = events["commands"], events["api_calls"]
     return {
@@ -277,7 +288,9 @@ def _summary(
     }
 
 
-def audit_data(entries: Iterable[Entry], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+def audit_data(
+    entries: Iterable[AuditEntry], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
     """The report's figures and lists for the entries of the period ``start``..``end``."""
     rows = sorted(entries, key=lambda e: e.timestamp)
     by_type = Counter(e.change_type.value for e in rows)

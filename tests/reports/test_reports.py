@@ -118,3 +118,19 @@ def test_patterns(ledger: Path):
     assert {s["session_id"] for s in p["sessions"]} == {"s1", "s2"}
     everything = LogQuery(ledger).analyze_patterns()
     assert everything["total_entries"] == 10
+
+
+def test_audit_from_the_index_matches_the_walk(ledger: Path, workdir: Path) -> None:
+    """The fast audit (index rows) and the walk (every entry read) agree field for field."""
+    drifted = ChangeLogger(ledger, agent_id="gamma", session_id="s3", workdir=workdir,
+                           durable=False)
+    drifted.log_file_change("web/x.js", ChangeType.FILE_DELETE, "x\n", None, timestamp=at(5))
+    (workdir / "web").mkdir(exist_ok=True)
+    (workdir / "web" / "x.js").write_text("changed outside\n")
+    drifted.log_file_change("web/x.js", ChangeType.FILE_CREATE, None, "y\n", timestamp=at(6))
+    indexed = LogQuery(ledger).generate_audit_report(at(0), at(30), fsck=False)
+    walked = LogQuery(ledger, use_index=False).generate_audit_report(at(0), at(30), fsck=False)
+    for report in (indexed, walked):
+        report.pop("generated_at")
+    assert indexed["summary"]["total_entries"] == 11
+    assert indexed == walked
