@@ -28,6 +28,7 @@ from ledger.errors import (
     AmbiguousEntryError,
     ConcurrentUpdateError,
     EntryNotFoundError,
+    InvalidEntryIdError,
     LedgerError,
     LockTimeoutError,
     StorageError,
@@ -257,7 +258,7 @@ class LedgerStore:
         """Find an entry by full id or any unique prefix of 7 or more hex digits."""
         text = id_or_prefix.strip().lower()
         if len(text) < 7 or any(c not in "0123456789abcdef" for c in text):
-            raise EntryNotFoundError(
+            raise InvalidEntryIdError(
                 f"{id_or_prefix!r} is not an entry id (7 to 40 hexadecimal digits)"
             )
         repo = self.repo

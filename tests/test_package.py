@@ -49,6 +49,7 @@ PUBLIC = [
     "InputError",
     "IntegrityError",
     "InvalidAgentIdError",
+    "InvalidEntryIdError",
     "InvalidDateError",
     "InvalidInputError",
     "InvalidMetadataError",
