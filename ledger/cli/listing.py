@@ -17,7 +17,10 @@ from ledger.read.query import LogQuery
 from ledger.types import LogLevel
 
 NOTHING_FOUND = 1
-ROW_COLOURS = {"error": {"fg": "red"}, "critical": {"fg": "magenta", "bold": True}}
+ROW_COLOURS: dict[str, dict[str, Any]] = {
+    "error": {"fg": "red"},
+    "critical": {"fg": "magenta", "bold": True},
+}
 
 
 def open_query(ctx: click.Context) -> LogQuery:

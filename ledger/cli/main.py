@@ -85,12 +85,11 @@ def usage_error(exc: click.UsageError) -> NoReturn:
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null so Python's exit does not fail flushing a closed pipe."""
+    import contextlib
     import os
 
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def exit_code(exc: LedgerError) -> int:

@@ -7,11 +7,12 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
-from ledger.cli.options import entry_filters, filters
+from ledger._words import plural
+from ledger.cli.common import ledger_dir, print_json_array, print_json_lines, print_table, style
+from ledger.cli.options import entry_filters, filters, json_option
 from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
-from ledger.read.export import EXPORT_FORMATS
+from ledger.read.export import EXPORT_FORMATS, export_to_stream, format_for
 
 
 class _Progress:
@@ -93,9 +94,10 @@ def maintenance_cmd(
 
 
 @click.command("export")
-@click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json",
-              show_default=True, help="json (an array), jsonl (one entry a line) or csv.")
+@click.argument("output_file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS),
+              help="json (an array), jsonl (one entry a line) or csv "
+              "(default: from the file's extension, else json).")
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
 @click.pass_context
@@ -103,29 +105,39 @@ def export_cmd(
     ctx: click.Context,
     /,
     output_file: str,
-    fmt: str,
+    fmt: str | None,
     include_states: bool,
     **filter_options: Any,
 ) -> None:
-    """Write entries (newest first) to a file as JSON, JSON lines or CSV.
+    """Write entries (newest first) to a file, or to standard output with -, as JSON,
+    JSON lines or CSV.
 
-    The export streams: memory stays flat however many entries match, and the file
-    appears only when it is complete.
+    The format follows the file's extension (.json, .jsonl, .csv) unless --format says
+    otherwise. The export streams: memory stays flat however many entries match, and
+    the file appears only when it is complete.
 
     \b
     Example:
-      git ledger export week.csv --format csv --start-date 2025-11-01 --end-date 2025-11-07
-      git ledger export errors.jsonl --format jsonl --level error --level critical
+      git ledger export week.csv --since 2025-11-01 --until 2025-11-07
+      git ledger export errors.jsonl --level error --level critical
+      git ledger export - --since "2 weeks ago" | jq '.[] | .description'
     """
+    fmt = format_for(output_file, fmt)
     progress = _Progress()
     storage = _storage(ctx, progress, quiet=True)
+    options = filters(**filter_options)
     try:
+        if output_file == "-":
+            export_to_stream(storage.ledger_dir, sys.stdout, format=fmt,
+                             include_states=include_states, progress=progress, **options)
+            return
         result = storage.export_logs(
-            output_file, format=fmt, include_states=include_states, **filters(**filter_options)
+            output_file, format=fmt, include_states=include_states, **options
         )
     finally:
         progress.done()
-    click.echo(f"Exported {result['entries']} entries to {result['output_file']} ({fmt})")
+    click.echo(f"Exported {plural(result['entries'], 'entry')} to {result['output_file']} "
+               f"({fmt})")
 
 
 @click.group("archive")
@@ -140,7 +152,7 @@ def archive_group() -> None:
 
 
 @archive_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="JSON lines for programs.")
+@json_option
 @click.pass_context
 def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
     """List archive bundles with their sessions, entries and time span.
@@ -153,7 +165,7 @@ def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
     check_existing(storage.ledger_dir)  # a missing ledger is "nothing there", not "none"
     archives = storage.list_archives()
     if as_json:
-        print_json_lines(archives)
+        print_json_array(archives)
     elif not archives:
         click.echo("No archives.", err=True)
     if not archives:

@@ -63,6 +63,48 @@ def iter_entries(
     return query.iter_query(start_date=start_date, end_date=end_date, **filters)
 
 
+_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+def format_for(output_file: str | os.PathLike[str], format: str | None = None) -> str:
+    """The export format: ``format`` when given, else the file's extension, else json.
+
+    ``export week.csv`` writes CSV and ``export errors.jsonl`` JSON lines without saying so
+    twice; ``-`` (standard output) and unknown extensions default to json.
+    """
+    if format is not None:
+        return _check_format(format)
+    return _EXTENSIONS.get(Path(os.fspath(output_file)).suffix.lower(), "json")
+
+
+def _check_format(format: str) -> str:
+    fmt = format.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInputError(
+            f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
+        )
+    return fmt
+
+
+def export_to_stream(
+    ledger_dir: Path,
+    out: TextIO,
+    start_date: dt.datetime | dt.date | str | None = None,
+    end_date: dt.datetime | dt.date | str | None = None,
+    format: str = "json",
+    include_states: bool = False,
+    *,
+    progress: Progress = _no_progress,
+    **filters: Any,
+) -> dict[str, Any]:
+    """Write matching entries (newest first) to an open text stream (standard output)."""
+    fmt = _check_format(format)
+    entries = iter_entries(ledger_dir, start_date, end_date, **filters)
+    count = _WRITERS[fmt](out, entries, include_states, progress)
+    out.flush()
+    return {"output_file": "-", "format": fmt, "entries": count}
+
+
 def export_logs(
     ledger_dir: Path,
     output_file: str | os.PathLike[str],
@@ -81,11 +123,7 @@ def export_logs(
     change_types, levels, session_id, agent_id, file_path (a folder with a trailing
     ``/``), search_text.
     """
-    fmt = format.lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidInputError(
-            f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
-        )
+    fmt = _check_format(format)
     entries = iter_entries(ledger_dir, start_date, end_date, **filters)
     target = Path(os.fspath(output_file)).absolute()
     folder = target.parent

@@ -25,6 +25,7 @@ from ledger._layout import CHECKPOINT_REF, ENTRY_FILE, SESSION_REF_PREFIX
 from ledger._names import agent_email
 from ledger._objects import TYPE_NAMES
 from ledger._store import LedgerStore
+from ledger._words import plural
 from ledger.entry import T_SESSION, Entry, canonical_json, entry_message, parse_trailers
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
@@ -680,12 +681,14 @@ def _note_unvouched(
         walk = walks[sid]
         mark = head.sessions.get(sid)
         if mark is None:
-            out.note("not-checkpointed", _ref(sid), f"{walk.total} entries, in no checkpoint")
+            out.note(
+                "not-checkpointed", _ref(sid), f"{plural(walk.total, 'entry')}, in no checkpoint"
+            )
         elif walk.total > mark.entries:
             out.note(
                 "after-checkpoint",
                 _ref(sid),
-                f"{walk.total - mark.entries} entries after {head.label()}",
+                f"{plural(walk.total - mark.entries, 'entry')} after {head.label()}",
             )
 
 
