@@ -3,7 +3,7 @@
 Run by hand:  python bench/trust.py [--entries N] [--sessions N] [--dir DIR]
 
 - log(): entries/s with redaction on (the default) against the same ledger type with
-  ``ledger.trust.redact=false``, both non-durable, interleaved in rounds; prints the ratio.
+  ``ledger.redact=false``, both non-durable, interleaved in rounds; prints the ratio.
 - the redactor alone: MB/s over clean text and over text full of secrets.
 - entry signing: log() with and without ``ledger.signEntries`` (one ssh-keygen per entry).
 - checkpoint: the first one (counts every entry) and an incremental one.
@@ -41,7 +41,7 @@ def make_logger(path: Path, redact: bool, session: str) -> ChangeLogger:
     lg = ChangeLogger(path, session_id=session, durable=False)
     lg.log("deployment", "warm up")
     if not redact:
-        subprocess.run(["git", "--git-dir", str(path), "config", "ledger.trust.redact", "false"], check=True)
+        subprocess.run(["git", "--git-dir", str(path), "config", "ledger.redact", "false"], check=True)
         lg = ChangeLogger(path, session_id=session, durable=False)
     return lg
 

@@ -108,8 +108,13 @@ class FsckResult:
         return self.exit_code == 0 and not self.findings
 
 
-def fsck(ledger: Path, *, strict: bool = True, full: bool = True) -> FsckResult:
+def fsck(
+    ledger: Path, *, strict: bool = True, full: bool = True, heads: list[str] | None = None
+) -> FsckResult:
     """Run ``git fsck`` on the ledger and return its findings.
+
+    ``heads`` (object ids) are traced instead of the refs and reflogs: see
+    :mod:`ledger._snapshot`, which reads them once so that running writers raise no alarm.
 
     Callers hold the maintenance lock around it (see :func:`ledger._fs.maintenance_paused`):
     a repack deleting packs while fsck lists them makes fsck report objects missing.
@@ -117,6 +122,9 @@ def fsck(ledger: Path, *, strict: bool = True, full: bool = True) -> FsckResult:
     args = ["fsck", *(["--strict"] if strict else []), *(["--full"] if full else [])]
     args += ["--no-dangling", "--no-progress"]
     command = "git " + " ".join(a for a in args if a != "--no-progress")
+    if heads is not None:
+        args += ["--no-reflogs", *heads]
+        command += f" --no-reflogs <{len(heads)} ids read once>"
     try:
         proc = run_git(ledger, *args, check=False)
     except GitUnavailableError as exc:

@@ -15,6 +15,8 @@ LEDGER_REF_PREFIX = "refs/ledger/"
 """The ledger's own refs (checkpoints)."""
 CHECKPOINT_REF = "refs/ledger/checkpoints"
 """The chain of checkpoint commits."""
+COPY_MARKER = "--from-"
+"""A diverged copy of session ``<id>`` from elsewhere is ``<id>--from-<origin>-<tip>``."""
 STAGING_PREFIX = "refs/ledger-remotes/"
 """Where a pull stages a remote's refs before adopting them."""
 
@@ -59,6 +61,9 @@ BUNDLE_SUFFIX = ".bundle"
 """Inside the archive folder: a git bundle of retired sessions."""
 MANIFEST_SUFFIX = ".json"
 """Inside the archive folder: the catalogue entry beside each bundle (same stem)."""
+ARCHIVE_OBJECTS = "objects"
+"""Inside the archive folder: each bundle's pack, indexed so that readers can open archived
+entries without restoring refs (a cache: safe to delete, rebuilt from the bundles)."""
 MAINTENANCE_STATE = "ledger-maintenance.json"
 """The packs maintenance wrote, so that it knows them for old ones later."""
 KEY_FILE = "ledger-redact.key"
@@ -69,6 +74,12 @@ MAINTENANCE_LOG = "ledger-maintenance.log"
 """What background maintenance did."""
 RECOVERY_LOG = "ledger-recovery.log"
 """Stale locks removed and other recoveries."""
+
+
+def sessions_held(ref_session: str) -> set[str]:
+    """The session ids whose entries a session ref may hold: its own, and for a diverged
+    copy (``<id>--from-<origin>-<tip>``) that of the session it copies."""
+    return {ref_session, ref_session.split(COPY_MARKER, 1)[0]}
 
 
 def ledger_path(ledger: Path, name: str, *more: str) -> Path:

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -21,7 +21,13 @@ import pygit2
 
 from ledger._fs import flock
 from ledger._graph import entry_blob, first_parents, is_observation
-from ledger._layout import LOCK_FOLDER, RECOVERY_LOG, SESSION_REF_PREFIX
+from ledger._layout import (
+    ARCHIVE_DIR,
+    ARCHIVE_OBJECTS,
+    LOCK_FOLDER,
+    RECOVERY_LOG,
+    SESSION_REF_PREFIX,
+)
 from ledger._names import validate_session_id
 from ledger.entry import Entry
 from ledger.errors import (
@@ -93,9 +99,14 @@ class _Moved(Exception):
 class LedgerStore:
     """Handle on one ledger repository, shareable between threads."""
 
-    def __init__(self, path: Path, *, create: bool = False, durable: bool = True) -> None:
+    def __init__(
+        self, path: Path, *, create: bool = False, durable: bool = True, archives: bool = False
+    ) -> None:
         self.path = path
         self.durable = durable
+        # Readers may also see the archive's objects; writers never do, or libgit2 would
+        # skip writing an object it finds there and leave the ledger itself without it.
+        self.archives = archives
         self._local = threading.local()
         self._ready = False
         if durable and _SYNCFS is None:
@@ -133,7 +144,23 @@ class LedgerStore:
             except pygit2.GitError as exc:
                 raise StorageError(f"cannot open ledger at {self.path}: {exc}") from exc
             self._local.repo = repo
+            if self.archives:
+                self.attach_archives()
         return repo
+
+    def attach_archives(self) -> bool:
+        """Let this thread's repository read the archive's objects (readers only).
+
+        True when they are attached (now or before); False when there are none yet.
+        """
+        if getattr(self._local, "archives", False):
+            return True
+        objects = self.path / ARCHIVE_DIR / ARCHIVE_OBJECTS
+        if not (objects / "pack").is_dir():
+            return False
+        self.repo.odb.add_disk_alternate(str(objects))
+        self._local.archives = True
+        return True
 
     # -- session locks ----------------------------------------------------------------
     @contextlib.contextmanager
@@ -254,8 +281,12 @@ class LedgerStore:
             if entry is not None:
                 yield entry
 
-    def get_entry(self, id_or_prefix: str) -> Entry:
-        """Find an entry by full id or any unique prefix of 7 or more hex digits."""
+    def get_entry(self, id_or_prefix: str, more_tips: Iterable[bytes] = ()) -> Entry:
+        """Find an entry by full id or any unique prefix of 7 or more hex digits.
+
+        ``more_tips``: tips besides the session refs that acknowledge entries (archived
+        sessions' tips, for readers that see the archive).
+        """
         text = id_or_prefix.strip().lower()
         if len(text) < 7 or any(c not in "0123456789abcdef" for c in text):
             raise InvalidEntryIdError(
@@ -275,14 +306,14 @@ class LedgerStore:
         entry = self.entry_from_commit(obj)
         if entry is None:
             raise EntryNotFoundError(f"{id_or_prefix} is not an entry (an observation commit)")
-        if not self.is_acknowledged(entry):
+        if not self.is_acknowledged(entry, more_tips):
             raise EntryNotFoundError(
                 f"{id_or_prefix} is not on its session's branch (a write that never completed)"
             )
         return entry
 
-    def is_acknowledged(self, entry: Entry) -> bool:
-        """True when the entry's commit is on its session's branch."""
+    def is_acknowledged(self, entry: Entry, more_tips: Iterable[bytes] = ()) -> bool:
+        """True when the entry's commit is on its session's branch (or under ``more_tips``)."""
         oid = pygit2.Oid(hex=entry.id)
 
         def holds(tip: bytes | None) -> bool:
@@ -296,7 +327,9 @@ class LedgerStore:
         except LedgerError:
             pass
         # A session kept under another name (e.g. a diverged copy pulled from a remote).
-        return any(holds(tip) for tip in self.sessions().values())
+        return any(holds(tip) for tip in self.sessions().values()) or any(
+            holds(tip) for tip in more_tips
+        )
 
 
 def _raw(target: pygit2.Oid | str) -> bytes:

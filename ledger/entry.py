@@ -198,7 +198,7 @@ class Entry:
         return data
 
     def to_dict(self, include_states: bool = False) -> dict[str, Any]:
-        """The entry in the seed's JSON shape, with ``id`` first.
+        """The entry in the original logging system's JSON shape, with ``id`` first.
 
         Args:
             include_states: also read ``before_state``/``after_state`` from their blobs

@@ -1,482 +1,47 @@
-"""The hooks' spool: events the git hooks queued, turned into ledger entries by a drainer.
+"""The drainer: turns the events in the hooks' spool into ledger entries, one drainer at a time.
 
-A hook writes one event file (``ev-*``) and returns; the drainer reads the commit data from
-the work repository with pygit2, writes the entries, and only then deletes the event, so
-an event is never lost. One drainer per spool at a time (an ``flock`` that dies with it).
+A hook writes one event file and returns; the drainer records it (``ledger.capture.events``)
+and only then deletes it, so an event is never lost. One drainer per spool at a time (an
+``flock`` that dies with it); a detached drainer lingers a little for the next events.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
-import errno
-import fcntl
 import os
-import re
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-import pygit2
 
 from ledger._background import start_worker
-from ledger._layout import SPOOL_DIR
-from ledger._names import check_path, to_tree_path
-from ledger.capture.githooks import (
-    DEFAULT_HOOK_AGENT,
-    FAILED_DIR,
-    FAILURE_LOG,
-    repo_session,
-    session_id_from,
-)
+from ledger._fs import flock
+from ledger._layout import SPOOL_DIR, SPOOL_FAILED_DIR
+from ledger.capture.events import record_event
+from ledger.capture.spool import has_pending, list_events, note_failure, parse_event, set_aside
 from ledger.errors import (
     ConcurrentUpdateError,
     HookEventError,
-    InvalidPathError,
     LedgerError,
     LedgerLocationError,
     LockTimeoutError,
     StorageError,
 )
 from ledger.location import resolve_ledger_dir
-from ledger.types import ChangeType
-from ledger.write.logger import ChangeLogger
 
-EVENT_MAGIC = "git-ledger-event 1"
 LOCK_NAME = ".drain.lock"
 PID_NAME = ".drainer.pid"
 LINGER_SECONDS = 2.0  # a detached drainer waits this long for more events before leaving
 LINGER_POLL = 0.02
 ENV_LINGER = "GIT_LEDGER_DRAIN_LINGER"
 DRAINER_NICE = 10
-ZERO = "0" * 40
-MAX_FILE_ENTRIES = 500  # per commit; the rest is listed in the commit entry only
-MAX_MESSAGE_CHARS = 100_000
-RECENT_CHECK = 50  # entries of the session searched for an event already recorded
-STALE_TMP_SECONDS = 3600
-GITLINK = 0o160000
 
 # Failures that say nothing about the event itself: keep it and try again next time.
 TRANSIENT = (LedgerLocationError, StorageError, LockTimeoutError, ConcurrentUpdateError, OSError)
 
 
-@dataclasses.dataclass(frozen=True)
-class HookEvent:
-    """One spooled hook event."""
-
-    name: str
-    hook: str
-    time: dt.datetime
-    fields: dict[str, str]
-    args: list[str]
-    stdin: str
-
-    @property
-    def git_dir(self) -> Path:
-        return Path(self.fields["git_dir"])
-
-    @property
-    def common_dir(self) -> Path:
-        return Path(self.fields.get("common_dir") or self.fields["git_dir"])
-
-    @property
-    def work_tree(self) -> Path | None:
-        """The work tree the hook ran in (None for a bare repository)."""
-        cwd = self.fields.get("cwd", "")
-        if not cwd or Path(cwd) == self.git_dir or Path(cwd) == self.common_dir:
-            return None
-        return Path(cwd)
-
-    @property
-    def rebasing(self) -> str | None:
-        """The branch a rebase in progress will update (HEAD is detached meanwhile)."""
-        ref = self.fields.get("rebasing", "").strip()
-        return ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref or None
-
-    @property
-    def branch(self) -> str | None:
-        """The branch HEAD named when the hook ran; None when HEAD was detached."""
-        ref = self.fields.get("head_ref", "")
-        if ref.startswith("ref: "):
-            target = ref[5:].strip()
-            return target[len("refs/heads/") :] if target.startswith("refs/heads/") else target
-        return None
-
-    def repo_name(self) -> str:
-        if self.work_tree is not None:
-            return self.work_tree.name
-        base = self.common_dir.name
-        return base[:-4] if base.endswith(".git") and len(base) > 4 else base
-
-
-def parse_event(path: Path) -> HookEvent:
-    """Read a spooled event file."""
-    try:
-        st = path.stat()
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise HookEventError(f"cannot read event {path.name}: {exc.strerror}") from exc
-    text = raw.decode("utf-8", "surrogateescape")
-    head, sep, stdin = text.partition("\nstdin\n")
-    lines = head.split("\n")
-    if not sep or not lines or lines[0] != EVENT_MAGIC:
-        raise HookEventError(f"event {path.name} is not a git-ledger hook event")
-    fields: dict[str, str] = {}
-    args: list[str] = []
-    for line in lines[1:]:
-        key, _, value = line.partition(" ")
-        if key == "arg":
-            args.append(value)
-        elif key:
-            fields[key] = value
-    if "hook" not in fields or "git_dir" not in fields:
-        raise HookEventError(f"event {path.name} lacks its hook name or repository")
-    when = dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, dt.UTC)
-    return HookEvent(path.name, fields["hook"], when, fields, args, stdin.rstrip("\n"))
-
-
-def strip_credentials(url: str) -> str:
-    """A remote URL without passwords or tokens (``https://user:tok@host/x`` -> host only).
-
-    For http(s) and other URLs with a scheme the whole user part goes (a token often sits
-    in the user name); for ssh the user name stays and only a password goes.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    if parts.scheme in ("ssh", "git+ssh", "ssh+git"):
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    else:
-        netloc = host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-# -- recording ------------------------------------------------------------------------------
-def _session_for(event: HookEvent) -> tuple[str, str]:
-    session = event.fields.get("session", "").strip()
-    agent = event.fields.get("agent", "").strip() or DEFAULT_HOOK_AGENT
-    sid = session_id_from(session) if session else repo_session(event.repo_name(), event.time)
-    return sid, agent
-
-
-def _already_recorded(logger: ChangeLogger, event: HookEvent) -> bool:
-    """True if a drainer wrote this event's entries but died before deleting the event."""
-    if not logger.store.exists:
-        return False
-    for i, entry in enumerate(logger.store.walk_session(logger.session_id)):
-        if entry.metadata.get("hook_event") == event.name:
-            return True
-        if i >= RECENT_CHECK or entry.timestamp < event.time - dt.timedelta(minutes=10):
-            return False
-    return False
-
-
-def _stamp(logger: ChangeLogger, event: HookEvent) -> dt.datetime | None:
-    """The event's time, unless the session already holds a later entry (then: now)."""
-    if logger.store.exists:
-        newest = next(iter(logger.store.walk_session(logger.session_id)), None)
-        if newest is not None and newest.timestamp > event.time:
-            return None
-    return event.time
-
-
-def _open_repo(event: HookEvent) -> pygit2.Repository:
-    try:
-        return pygit2.Repository(str(event.git_dir))
-    except pygit2.GitError as exc:
-        raise HookEventError(f"repository {event.git_dir} is gone: {exc}") from exc
-
-
-def _person(sig: pygit2.Signature) -> dict[str, Any]:
-    tz = dt.timezone(dt.timedelta(minutes=sig.offset))
-    return {
-        "name": sig.name,
-        "email": sig.email,
-        "time": dt.datetime.fromtimestamp(sig.time, tz).isoformat(),
-    }
-
-
-def _bounded(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS]
-
-
-_STATUS = {
-    pygit2.enums.DeltaStatus.ADDED: ("added", ChangeType.FILE_CREATE),
-    pygit2.enums.DeltaStatus.DELETED: ("deleted", ChangeType.FILE_DELETE),
-    pygit2.enums.DeltaStatus.MODIFIED: ("modified", ChangeType.FILE_UPDATE),
-    pygit2.enums.DeltaStatus.TYPECHANGE: ("typechange", ChangeType.FILE_UPDATE),
-}
-
-
-def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
-    head = event.fields.get("head", "")
-    if not re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", head):
-        raise HookEventError(f"event {event.name} has no commit id")
-    repo = _open_repo(event)
-    try:
-        commit = repo[head]
-    except (KeyError, ValueError) as exc:
-        raise HookEventError(f"commit {head} is not in {event.git_dir}") from exc
-    if not isinstance(commit, pygit2.Commit):
-        raise HookEventError(f"{head} is not a commit")
-    parents = [str(p) for p in commit.parent_ids]
-    if commit.parents:
-        diff = repo.diff(commit.parents[0].tree, commit.tree)
-    else:
-        diff = commit.tree.diff_to_tree(swap=True)
-    files: list[dict[str, Any]] = []
-    changes: list[tuple[str, ChangeType, bytes | None, bytes | None]] = []
-    for delta in diff.deltas:
-        status, ctype = _STATUS.get(delta.status, (delta.status_char(), ChangeType.FILE_UPDATE))
-        old, new = delta.old_file, delta.new_file
-        path = new.path if ctype is not ChangeType.FILE_DELETE else old.path
-        item: dict[str, Any] = {"path": path, "status": status}
-        if ctype is not ChangeType.FILE_CREATE:
-            item["blob_before"] = str(old.id)
-        if ctype is not ChangeType.FILE_DELETE:
-            item["blob_after"] = str(new.id)
-        files.append(item)
-        if GITLINK in (old.mode, new.mode):
-            item["submodule"] = True
-            continue
-        try:
-            to_tree_path(check_path(path), logger.workdir)
-        except InvalidPathError as exc:
-            # Git allows names the ledger cannot record (not UTF-8, too long): keep the
-            # commit entry, name the file in a form JSON can hold, and skip its states.
-            item["path"] = os.fsencode(path).decode("utf-8", "backslashreplace")
-            item["not_recorded"] = str(exc)
-            continue
-        before = bytes(repo[old.id].data) if ctype is not ChangeType.FILE_CREATE else None
-        after = bytes(repo[new.id].data) if ctype is not ChangeType.FILE_DELETE else None
-        changes.append((path, ctype, before, after))
-    short = str(commit.id)[:7]
-    branch = event.branch
-    rebasing = event.rebasing if branch is None else None
-    where = (
-        f"on {branch}"
-        if branch
-        else f"while rebasing {rebasing}"
-        if rebasing
-        else "on a detached HEAD"
-    )
-    subject = commit.message.strip().splitlines()[0] if commit.message.strip() else ""
-    meta: dict[str, Any] = {
-        "commit": str(commit.id),
-        "branch": branch,
-        "detached": branch is None,
-        "rebasing": rebasing,
-        "message": _bounded(commit.message),
-        "author": _person(commit.author),
-        "committer": _person(commit.committer),
-        "parents": parents,
-        "merge": len(parents) > 1,
-        "root": not parents,
-        "files": files,
-        "repository": str(event.work_tree or event.common_dir),
-        "hook": event.hook,
-        "hook_event": event.name,
-    }
-    if len(changes) > MAX_FILE_ENTRIES:
-        meta["file_entries_truncated"] = len(changes) - MAX_FILE_ENTRIES
-        changes = changes[:MAX_FILE_ENTRIES]
-    stamp = _stamp(logger, event)
-    verbs = {
-        ChangeType.FILE_CREATE: "Added",
-        ChangeType.FILE_UPDATE: "Changed",
-        ChangeType.FILE_DELETE: "Deleted",
-    }
-    with logger.batch():
-        for path, ctype, before, after in changes:
-            logger.log_file_change(
-                path,
-                ctype,
-                before_content=before,
-                after_content=after,
-                description=f"{verbs[ctype]} {path} in commit {short}",
-                metadata={"commit": str(commit.id), "branch": branch},
-                timestamp=stamp,
-            )
-        logger.log(
-            ChangeType.GIT_COMMIT,
-            f"Commit {short} {where}: {subject}",
-            meta,
-            timestamp=stamp,
-        )
-    return len(changes) + 1
-
-
-def _record_push(logger: ChangeLogger, event: HookEvent) -> int:
-    # Pushing to a URL instead of a named remote gives git the URL as the remote's name too.
-    remote = strip_credentials(event.args[0]) if event.args else ""
-    url = strip_credentials(event.args[1]) if len(event.args) > 1 else ""
-    repo = _open_repo(event)
-    refs: list[dict[str, Any]] = []
-    for line in event.stdin.splitlines():
-        parts = line.split()
-        if len(parts) != 4:
-            continue
-        local_ref, local_oid, remote_ref, remote_oid = parts
-        item: dict[str, Any] = {
-            "local_ref": None if local_ref == "(delete)" else local_ref,
-            "remote_ref": remote_ref,
-            "old": None if set(remote_oid) == {"0"} else remote_oid,
-            "new": None if set(local_oid) == {"0"} else local_oid,
-        }
-        if item["new"] is None:
-            item["action"] = "delete"
-        elif item["old"] is None:
-            item["action"] = "create"
-            item["commits"] = _count(repo, item["new"], _remote_tips(repo, remote))
-        else:
-            item["action"] = "update"
-            known = item["old"] in repo
-            if known:
-                fast = item["old"] == item["new"] or repo.descendant_of(item["new"], item["old"])
-                item["forced"] = not fast
-                item["commits"] = _count(repo, item["new"], [item["old"]])
-        refs.append(item)
-    summary = ", ".join(
-        f"{_short_ref(r['remote_ref'])} "
-        + (
-            "deleted"
-            if r["action"] == "delete"
-            else f"{(r['old'] or 'new')[:7]}..{r['new'][:7]}"
-            + (" (forced)" if r.get("forced") else "")
-        )
-        for r in refs
-    )
-    meta: dict[str, Any] = {
-        "remote": remote,
-        "url": url,
-        "refs": refs,
-        "repository": str(event.work_tree or event.common_dir),
-        "branch": event.branch,
-        "hook": event.hook,
-        "hook_event": event.name,
-        "note": "recorded by pre-push, before the transfer",
-    }
-    name = remote or url or "remote"
-    logger.log(
-        ChangeType.GIT_PUSH,
-        f"Push to {name}: {summary or 'nothing'}",
-        meta,
-        timestamp=_stamp(logger, event),
-    )
-    return 1
-
-
-def _short_ref(ref: str) -> str:
-    for prefix in ("refs/heads/", "refs/tags/"):
-        if ref.startswith(prefix):
-            return ref[len(prefix) :]
-    return ref
-
-
-def _remote_tips(repo: pygit2.Repository, remote: str) -> list[str]:
-    prefix = f"refs/remotes/{remote}/"
-    out = []
-    for name in repo.references:
-        if remote and name.startswith(prefix):
-            with contextlib.suppress(pygit2.GitError, KeyError):
-                out.append(str(repo.references[name].peel(pygit2.Commit).id))
-    return out
-
-
-def _count(repo: pygit2.Repository, new: str, hide: list[str], limit: int = 10_000) -> int | None:
-    try:
-        walker = repo.walk(pygit2.Oid(hex=new), pygit2.enums.SortMode.NONE)
-        for oid in hide:
-            with contextlib.suppress(pygit2.GitError, KeyError, ValueError):
-                walker.hide(pygit2.Oid(hex=oid))
-        n = 0
-        for _commit in walker:
-            n += 1
-            if n >= limit:
-                return None
-        return n
-    except (pygit2.GitError, KeyError, ValueError):
-        return None
-
-
-def _record_rewrite(logger: ChangeLogger, event: HookEvent) -> int:
-    kind = event.args[0] if event.args else "rewrite"
-    mappings = []
-    for line in event.stdin.splitlines():
-        parts = line.split()
-        if len(parts) >= 2:
-            mappings.append({"old": parts[0], "new": parts[1]})
-    if not mappings:
-        return 0
-    n = len(mappings)
-    meta: dict[str, Any] = {
-        "rewrite": kind,
-        "mappings": mappings,
-        "branch": event.branch,
-        "repository": str(event.work_tree or event.common_dir),
-        "hook": event.hook,
-        "hook_event": event.name,
-    }
-    first = mappings[0]
-    what = f"{first['old'][:7]} -> {first['new'][:7]}" if n == 1 else f"{n} commits"
-    logger.log(
-        ChangeType.GIT_COMMIT,
-        f"Rewrote {what} ({kind})",
-        meta,
-        timestamp=_stamp(logger, event),
-    )
-    return 1
-
-
-def _record_merge(logger: ChangeLogger, event: HookEvent) -> int:
-    """A merge commit; fast-forwards and squashes make no commit here (0 entries)."""
-    repo = _open_repo(event)
-    try:
-        commit = repo[event.fields.get("head", "")]
-    except (KeyError, ValueError) as exc:
-        head = event.fields.get("head")
-        raise HookEventError(f"commit {head} is not in {event.git_dir}") from exc
-    if not isinstance(commit, pygit2.Commit) or len(commit.parent_ids) < 2:
-        return 0
-    return _record_commit(logger, event)
-
-
-_HANDLERS = {
-    "post-commit": _record_commit,
-    "post-merge": _record_merge,
-    "post-applypatch": _record_commit,
-    "pre-push": _record_push,
-    "post-rewrite": _record_rewrite,
-}
-
-
-def record_event(ledger_dir: Path, event: HookEvent) -> int:
-    """Write the entries for one event; return how many (0 if it was already recorded)."""
-    handler = _HANDLERS.get(event.hook)
-    if handler is None:
-        raise HookEventError(f"event {event.name} is from an unknown hook {event.hook!r}")
-    session, agent = _session_for(event)
-    logger = ChangeLogger(
-        ledger_dir=ledger_dir,
-        agent_id=agent,
-        session_id=session,
-        workdir=event.work_tree or event.common_dir,
-    )
-    if _already_recorded(logger, event):
-        return 0
-    return handler(logger, event)
-
-
-# -- draining -------------------------------------------------------------------------------
 @dataclasses.dataclass
 class DrainReport:
     """What one drain did."""
@@ -490,57 +55,50 @@ class DrainReport:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def add(self, part: DrainReport) -> None:
+        """Count another drain's work in this one."""
+        self.events += part.events
+        self.entries += part.entries
+        self.failed += part.failed
+        self.kept += part.kept
+        self.busy = self.busy or part.busy
 
-def note_failure(log_dir: Path, hook: str, message: str) -> None:
-    """Append a line to a failure log (``hooks status`` shows the last ones)."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = " ".join(f"{stamp} {hook} {message}".split())
-    with contextlib.suppress(OSError), open(log_dir / FAILURE_LOG, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
 
-
-def _events(spool: Path) -> list[Path]:
-    found = []
-    try:
-        with os.scandir(spool) as it:
-            for item in it:
-                if item.name.startswith("ev-") and item.is_file(follow_symlinks=False):
-                    found.append((item.stat().st_mtime_ns, item.name, Path(item.path)))
-                elif item.name.startswith(".tmp-"):
-                    # A hook killed between writing and renaming: nothing to recover.
-                    with contextlib.suppress(OSError):
-                        if time.time() - item.stat().st_mtime > STALE_TMP_SECONDS:
-                            os.unlink(item.path)
-    except OSError:  # no spool (yet), or not a folder: nothing to drain there
-        return []
-    found.sort()
-    return [p for _, _, p in found]
+class _Busy(LedgerError):
+    """Another drainer holds the spool's lock."""
 
 
 @contextlib.contextmanager
 def _spool_lock(spool: Path, wait: bool) -> Iterator[bool]:
-    try:
-        fd = os.open(spool / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        yield False
-        return
-    try:
+    """Hold the spool's drain lock; yield False when another drainer has it (or no lock)."""
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                yield False
-                return
-            raise
+            stack.enter_context(
+                flock(
+                    spool,
+                    LOCK_NAME,
+                    what="lock the spool",
+                    timeout=None if wait else 0.0,
+                    busy=_Busy,
+                )
+            )
+        except (_Busy, StorageError):
+            yield False
+            return
         yield True
-    finally:
-        os.close(fd)  # releases the flock
 
 
-def _set_aside(path: Path, spool: Path) -> None:
+@contextlib.contextmanager
+def _pid_file(spool: Path) -> Iterator[None]:
+    """Keep the drainer's pid in the spool while it runs: hooks then start no other."""
+    pidfile = spool / PID_NAME
     with contextlib.suppress(OSError):
-        (spool / FAILED_DIR).mkdir(exist_ok=True)
-        os.replace(path, spool / FAILED_DIR / path.name)
+        pidfile.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            pidfile.unlink()
 
 
 def drain_spool(
@@ -559,33 +117,34 @@ def drain_spool(
     report = DrainReport()
     kept: set[str] = set()
     while True:
-        if not [p for p in _events(spool) if p.name not in kept]:
+        if not [p for p in list_events(spool) if p.name not in kept]:
             return report
         with _spool_lock(spool, wait) as locked:
             if not locked:
                 report.busy = True
                 return report
-            pidfile = spool / PID_NAME
-            with contextlib.suppress(OSError):
-                pidfile.write_text(f"{os.getpid()}\n")
-            try:
-                idle_until = time.monotonic() + linger
-                while True:
-                    todo = [p for p in _events(spool) if p.name not in kept]
-                    if todo:
-                        for path in todo:
-                            if not _drain_one(ledger_dir, spool, path, report):
-                                kept.add(path.name)
-                        idle_until = time.monotonic() + linger
-                    elif time.monotonic() >= idle_until:
-                        break
-                    else:
-                        time.sleep(LINGER_POLL)
-            finally:
-                with contextlib.suppress(OSError):
-                    pidfile.unlink()
+            with _pid_file(spool):
+                _drain_while_busy(ledger_dir, spool, linger, kept, report)
         # A hook that saw our pid file did not start a drainer: look once more after
         # removing it, so that its event is not left behind.
+
+
+def _drain_while_busy(
+    ledger_dir: Path, spool: Path, linger: float, kept: set[str], report: DrainReport
+) -> None:
+    """Record events as they come until the spool stayed empty for ``linger`` seconds."""
+    idle_until = time.monotonic() + linger
+    while True:
+        todo = [p for p in list_events(spool) if p.name not in kept]
+        if todo:
+            for path in todo:
+                if not _drain_one(ledger_dir, spool, path, report):
+                    kept.add(path.name)
+            idle_until = time.monotonic() + linger
+        elif time.monotonic() >= idle_until:
+            return
+        else:
+            time.sleep(LINGER_POLL)
 
 
 def _drain_one(ledger_dir: Path, spool: Path, path: Path, report: DrainReport) -> bool:
@@ -597,8 +156,8 @@ def _drain_one(ledger_dir: Path, spool: Path, path: Path, report: DrainReport) -
         if not path.exists():
             return True  # recorded by a drainer that held the lock before us
         report.failed += 1
-        note_failure(log_dir, "drain", f"{exc}; set aside in {SPOOL_DIR}/{FAILED_DIR}")
-        _set_aside(path, spool)
+        note_failure(log_dir, "drain", f"{exc}; set aside in {SPOOL_DIR}/{SPOOL_FAILED_DIR}")
+        set_aside(path, spool)
         return True
     if event.common_dir.is_dir():
         log_dir = event.common_dir
@@ -612,9 +171,11 @@ def _drain_one(ledger_dir: Path, spool: Path, path: Path, report: DrainReport) -
         report.failed += 1
         what = str(exc) if isinstance(exc, LedgerError) else f"{type(exc).__name__}: {exc}"
         note_failure(
-            log_dir, event.hook, f"cannot record {event.name}: {what}; set aside in {FAILED_DIR}"
+            log_dir,
+            event.hook,
+            f"cannot record {event.name}: {what}; set aside in {SPOOL_FAILED_DIR}",
         )
-        _set_aside(path, spool)
+        set_aside(path, spool)
         return True
     try:
         path.unlink()
@@ -648,12 +209,7 @@ def drain(
     if git_dir is not None:
         spools.append(Path(git_dir) / SPOOL_DIR)
     for i, spool in enumerate(spools):
-        part = drain_spool(ledger, spool, wait, linger if i == 0 else 0.0)
-        total.events += part.events
-        total.entries += part.entries
-        total.failed += part.failed
-        total.kept += part.kept
-        total.busy = total.busy or part.busy
+        total.add(drain_spool(ledger, spool, wait, linger if i == 0 else 0.0))
     if total.entries:
         from ledger.sync.push import push_in_background  # deferred: most ledgers have no remote
 
@@ -678,15 +234,6 @@ def detach() -> None:
         os.nice(DRAINER_NICE)  # background work yields the CPU to the user's git commands
 
 
-def has_pending(ledger_dir: Path) -> bool:
-    """True when the ledger's spool holds events (a cheap check: one directory listing)."""
-    try:
-        with os.scandir(ledger_dir / SPOOL_DIR) as it:
-            return any(e.name.startswith("ev-") for e in it)
-    except OSError:
-        return False
-
-
 def start_if_pending(explicit: str | os.PathLike[str] | None = None) -> None:
     """Start a background drainer when the ledger's spool holds leftover events.
 
@@ -695,7 +242,7 @@ def start_if_pending(explicit: str | os.PathLike[str] | None = None) -> None:
     """
     with contextlib.suppress(Exception):
         ledger = resolve_ledger_dir(explicit)
-        if has_pending(ledger):
+        if has_pending(ledger / SPOOL_DIR):
             start_drainer(ledger)
 
 

@@ -1,5 +1,2 @@
-"""The CLI's commands, one module per area; each module has ``register(group)``."""
-
-from ledger.cli.main import main
-
-__all__ = ["main"]
+"""The CLI: ``main`` (the click group, in ``ledger.cli.main``) and one module per area,
+each with ``register(group)``."""

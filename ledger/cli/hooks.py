@@ -127,12 +127,13 @@ def drain_cmd(
       git ledger hooks drain --wait
     """
     from ledger.capture import drain as drain_lib
+    from ledger.capture.repo import find_repo
     from ledger.location import resolve_ledger_dir
 
     if detach:
         drain_lib.detach()
     if repo is not None and git_dir is None:
-        git_dir = str(hooks_lib.find_repo(repo).common_dir)
+        git_dir = str(find_repo(repo).common_dir)
     report = drain_lib.drain(
         resolve_ledger_dir(ledger_dir(ctx)),
         git_dir,

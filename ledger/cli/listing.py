@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ledger.cli.common import ledger_dir, print_json_array, print_table, progress_bar, style
+from ledger.cli.options import live_only
 from ledger.cli.output import use_pager
 from ledger.entry import Entry
 from ledger.read.query import LogQuery
@@ -26,7 +27,15 @@ ROW_COLOURS: dict[str, dict[str, Any]] = {
 def open_query(ctx: click.Context) -> LogQuery:
     """A LogQuery on the ``--ledger`` ledger, drawing an indexing bar on a terminal."""
     bar = ctx.with_resource(progress_bar("Indexing sessions"))
-    return LogQuery(ledger_dir(ctx), progress=bar)
+    query = LogQuery(ledger_dir(ctx), progress=bar, live_only=live_only(ctx))
+
+    def warn() -> None:
+        if query.archives_opened:  # only answers that read the archive speak of it
+            for line in query.warnings():
+                click.echo(style(line, err=True, fg="yellow"), err=True)
+
+    ctx.call_on_close(warn)
+    return query
 
 
 def when(ts: dt.datetime) -> str:

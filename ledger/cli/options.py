@@ -41,6 +41,25 @@ verbose_option = click.option(
     "--verbose", "-v", is_flag=True, help="Every field of each entry, not a table row."
 )
 
+LIVE_ONLY = "ledger.live_only"
+"""``ctx.meta`` key: the command was asked to leave archived sessions out."""
+
+
+def _remember_live_only(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[LIVE_ONLY] = True
+
+
+live_only_option = click.option(
+    "--live-only", is_flag=True, expose_value=False, callback=_remember_live_only,
+    help="Leave out sessions maintenance archived into bundles (included by default).",
+)
+
+
+def live_only(ctx: click.Context) -> bool:
+    """True when ``--live-only`` was given."""
+    return bool(ctx.meta.get(LIVE_ONLY))
+
 
 def date_callback(end: bool = False) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A click callback reading a date option (``end``: a bare day means its end)."""
@@ -99,3 +118,20 @@ def filters(
 ) -> dict[str, Any]:
     """The filter options as query keywords (an empty --type or --level means any)."""
     return {"change_types": list(types) or None, "levels": list(levels) or None, **rest}
+
+
+class Hours(click.FloatRange):
+    """A finite number of hours, at least 0 and at most a century: NaN, inf and 1e400 are
+    usage errors with one line, not tracebacks."""
+
+    name = "hours"
+    MAX = 100 * 366 * 24.0
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=self.MAX)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:  # NaN passes every range comparison
+            self.fail(f"{value!r} is not a number of hours", param, ctx)
+        return number

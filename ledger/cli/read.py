@@ -12,10 +12,12 @@ from ledger._words import plural
 from ledger.cli.common import print_json_array, print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
 from ledger.cli.options import (
+    Hours,
     entry_filters,
     filters,
     full_option,
     json_option,
+    live_only_option,
     since_option,
     until_option,
     verbose_option,
@@ -25,7 +27,7 @@ from ledger.errors import SessionNotFoundError
 
 
 @click.command("recent")
-@click.option("--hours", type=click.FloatRange(min=0), default=24, show_default=True,
+@click.option("--hours", type=Hours(), default=24, show_default=True,
               help="How far back (the same as --since Nh).")
 @since_option("From this time instead of --hours")
 @until_option()
@@ -33,6 +35,7 @@ from ledger.errors import SessionNotFoundError
 @verbose_option
 @full_option
 @json_option
+@live_only_option
 @click.pass_context
 def recent_cmd(
     ctx: click.Context,
@@ -68,6 +71,7 @@ def recent_cmd(
 @verbose_option
 @full_option
 @json_option
+@live_only_option
 @click.pass_context
 def search_cmd(
     ctx: click.Context,
@@ -98,6 +102,7 @@ def search_cmd(
 @click.option("--verbose", "-v", is_flag=True, help="Each step in full, with its diff.")
 @full_option
 @json_option
+@live_only_option
 @click.pass_context
 def file_history_cmd(
     ctx: click.Context, path: str, verbose: bool, full: bool, as_json: bool
@@ -119,6 +124,7 @@ def file_history_cmd(
 @click.option("--verbose", "-v", is_flag=True, help="Each entry in full, with its diff.")
 @full_option
 @json_option
+@live_only_option
 @click.pass_context
 def session_cmd(
     ctx: click.Context, session_id: str, verbose: bool, full: bool, as_json: bool
@@ -146,6 +152,7 @@ def session_cmd(
 @click.command("show")
 @click.argument("entry_id", metavar="ID")
 @json_option
+@live_only_option
 @click.pass_context
 def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
     """Show one entry in full, and the diff of a file change.
@@ -172,6 +179,7 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
 @click.command("sessions")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
 @json_option
+@live_only_option
 @click.pass_context
 def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
     """List sessions, most recently active first, with entry and error counts.

@@ -11,7 +11,14 @@ import click
 from ledger._words import percent, plural
 from ledger.cli.common import print_json_lines, print_table, progress_bar
 from ledger.cli.listing import NOTHING_FOUND, open_query
-from ledger.cli.options import DATE_FORMS, json_option, parse_period, since_option, until_option
+from ledger.cli.options import (
+    DATE_FORMS,
+    json_option,
+    live_only_option,
+    parse_period,
+    since_option,
+    until_option,
+)
 from ledger.cli.output import use_pager
 from ledger.lifecycle.storage import LogStorage
 from ledger.read.stats import ledger_stats
@@ -30,6 +37,7 @@ from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
               help="json, markdown or html (default: from --output's extension, else json).")
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @click.option("--no-fsck", is_flag=True, help="Skip git fsck in the integrity section.")
+@live_only_option
 @click.pass_context
 def audit_cmd(
     ctx: click.Context,
@@ -82,6 +90,7 @@ def audit_format_for(output: str | None) -> str:
 
 @click.command("stats")
 @json_option
+@live_only_option
 @click.pass_context
 def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     """Show counts of entries, sessions and agents, by type and level, and storage use.
@@ -122,6 +131,7 @@ def _print_stats(data: dict[str, Any]) -> None:
 @since_option("From (default: the first entry)")
 @until_option("To (default: now)")
 @json_option
+@live_only_option
 @click.pass_context
 def patterns_cmd(
     ctx: click.Context,

@@ -9,7 +9,8 @@ import click
 
 from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_json_array, print_json_lines, print_table, style
-from ledger.cli.options import entry_filters, filters, json_option
+from ledger.cli.options import entry_filters, filters, json_option, live_only, live_only_option
+from ledger.cli.otlp import run_otlp, wants_otlp
 from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
 from ledger.read.export import EXPORT_FORMATS, export_to_stream, format_for
@@ -55,6 +56,8 @@ def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: An
               help="Instead: retire the oldest sessions (archived first) until under budget.")
 @click.option("--no-archive", is_flag=True,
               help="With --enforce-quota: delete retired sessions without archiving them.")
+@click.option("--full", is_flag=True,
+              help="Repack everything into one pack (routine runs pack only what is new).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON line.")
 @click.pass_context
 def maintenance_cmd(
@@ -64,18 +67,22 @@ def maintenance_cmd(
     max_storage_mb: float,
     enforce_quota: bool,
     no_archive: bool,
+    full: bool,
     as_json: bool,
 ) -> None:
-    """Pack loose objects and archive idle sessions into a verified git bundle.
+    """Pack what is new and archive idle sessions into a verified git bundle.
 
     Sessions whose last entry is older than --max-age-days are written to a bundle under
     the ledger's archive/ folder, the bundle is checked with git bundle verify, and only
-    then are their refs removed. Entries written while this runs are never lost.
+    then are their refs removed. Entries written while this runs are never lost. Routine
+    runs pack only new objects and roll small packs up geometrically; --full repacks
+    everything (it also runs by itself once archived sessions reach half the packs).
 
     \b
     Example:
       git ledger maintenance --dry-run
       git ledger maintenance --max-age-days 60
+      git ledger maintenance --full
     """
     progress = _Progress()
     storage = _storage(ctx, progress, max_log_age_days=max_age_days,
@@ -86,7 +93,7 @@ def maintenance_cmd(
                 raise click.UsageError("--dry-run does not combine with --enforce-quota")
             result = storage.enforce_storage_quota(archive=not no_archive)
         else:
-            result = storage.maintenance(dry_run=dry_run)
+            result = storage.maintenance(dry_run=dry_run, full=full)
     finally:
         progress.done()
     if as_json:
@@ -94,50 +101,73 @@ def maintenance_cmd(
 
 
 @click.command("export")
-@click.argument("output_file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@click.argument("output_file", required=False,
+                type=click.Path(dir_okay=False, writable=True, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS),
-              help="json (an array), jsonl (one entry a line) or csv "
-              "(default: from the file's extension, else json).")
+              help="json (an array), jsonl (one entry a line), csv, or otlp (OpenTelemetry "
+              "GenAI spans as OTLP/JSON lines); default: from the file's extension, else json.")
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
+@live_only_option
+@click.option("--otlp-endpoint", metavar="URL", help="Send the entries as spans to this OTLP/HTTP "
+              "receiver instead (default: the OTEL_EXPORTER_OTLP_* variables).")
+@click.option("--follow", is_flag=True, help="With OTLP: keep sending entries as they are "
+              "recorded, until Ctrl-C.")
+@click.option("--interval", type=float, default=2.0, show_default=True,
+              help="With --follow: seconds between looks for new entries.")
 @click.pass_context
 def export_cmd(
     ctx: click.Context,
     /,
-    output_file: str,
+    output_file: str | None,
     fmt: str | None,
     include_states: bool,
+    otlp_endpoint: str | None,
+    follow: bool,
+    interval: float,
     **filter_options: Any,
 ) -> None:
-    """Write entries (newest first) to a file, or to standard output with -, as JSON,
-    JSON lines or CSV.
+    """Write entries (newest first) to a file, or standard output with -, as JSON, JSON
+    lines, CSV or OTLP.
 
     The format follows the file's extension (.json, .jsonl, .csv) unless --format says
-    otherwise. The export streams: memory stays flat however many entries match, and
-    the file appears only when it is complete.
+    otherwise. The export streams: memory stays flat however many entries match, and the
+    file appears only when it is complete. With --otlp-endpoint (or no OUTPUT_FILE and the
+    OTEL_EXPORTER_OTLP_* variables set) the entries go to an OpenTelemetry receiver
+    as one trace per session; --follow then sends new entries as they are recorded.
 
     \b
     Example:
       git ledger export week.csv --since 2025-11-01 --until 2025-11-07
       git ledger export errors.jsonl --level error --level critical
       git ledger export - --since "2 weeks ago" | jq '.[] | .description'
+      git ledger export - --format otlp --session fix-login
+      git ledger export --otlp-endpoint http://127.0.0.1:4318 --start-date 2025-11-05 --follow
     """
     fmt = format_for(output_file, fmt)
+    if wants_otlp(output_file, otlp_endpoint, follow, fmt):
+        run_otlp(_storage(ctx, quiet=True), output_file, fmt, otlp_endpoint, follow, interval,
+                 filters(**filter_options))
+        return
     progress = _Progress()
     storage = _storage(ctx, progress, quiet=True)
-    options = filters(**filter_options)
+    options = {"live_only": live_only(ctx), **filters(**filter_options)}
     try:
         if output_file == "-":
-            export_to_stream(storage.ledger_dir, sys.stdout, format=fmt,
-                             include_states=include_states, progress=progress, **options)
-            return
-        result = storage.export_logs(
-            output_file, format=fmt, include_states=include_states, **options
-        )
+            result = export_to_stream(storage.ledger_dir, sys.stdout, format=fmt,
+                                      include_states=include_states, progress=progress,
+                                      **options)
+        else:
+            result = storage.export_logs(
+                output_file or "", format=fmt, include_states=include_states, **options
+            )
     finally:
         progress.done()
-    click.echo(f"Exported {plural(result['entries'], 'entry')} to {result['output_file']} "
-               f"({fmt})")
+    for line in result.get("warnings", []):
+        click.echo(line, err=True)
+    if output_file != "-":
+        click.echo(f"Exported {plural(result['entries'], 'entry')} to {result['output_file']} "
+                   f"({fmt})")
 
 
 @click.group("archive")

@@ -124,6 +124,7 @@ def _rows(result: Any, kind: str) -> list[tuple[str, str, str]]:
         rows += [(ref, "local ahead", "push to send it") for ref in result.local_ahead]
         rows += [(ref, "diverged", f"kept as {copy}") for ref, copy in result.diverged.items()]
         rows += [(ref, "SKIPPED", why) for ref, why in result.skipped.items()]
+        rows += [(ref, "REFUSED", why) for ref, why in result.refused.items()]
     return rows
 
 
@@ -171,8 +172,11 @@ def pull_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
     """Fetch the remote's sessions and fast-forward local ones; never moves a ref back.
 
     A session with a different history on each side keeps both: the remote's copy is
-    stored as <id>--from-<remote>-<tip>. Exit code 1 if some refs were skipped (a local
-    writer held them); pull again to finish.
+    stored as <id>--from-<remote>-<tip>. What the remote serves is checked first: a
+    session ref that is not a line of well-formed entries of that session, or a checkpoint
+    chain that is malformed, inconsistent with this ledger or unsigned where signing is
+    configured, is REFUSED (named, with why) and the rest is taken in. Exit code 1 if some
+    refs were skipped (a local writer held them; pull again to finish) or refused.
 
     \b
     Example:

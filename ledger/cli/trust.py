@@ -10,8 +10,9 @@ import click
 from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_table, style
 from ledger.trust.checkpoint import write_checkpoint
+from ledger.trust.findings import VerifyReport
 from ledger.trust.summary import verify_summary, verify_verdict
-from ledger.trust.verify import VerifyReport, verify_ledger
+from ledger.trust.verify import verify_ledger
 
 
 @click.command("checkpoint")

@@ -9,7 +9,8 @@ import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
 from ledger.errors import UndoConflictError
-from ledger.undo.restore import FileAction, Restorer, UndoResult
+from ledger.undo.plan import FileAction, UndoResult
+from ledger.undo.restore import Restorer
 from ledger.write.logger import ChangeLogger
 
 

@@ -24,6 +24,7 @@ from ledger._store import LedgerStore
 from ledger.errors import ArchiveError, ArchiveNotFoundError
 from ledger.lifecycle.base import StorageBase
 from ledger.lifecycle.facts import iso, session_facts
+from ledger.read.archived import unpack_bundle
 
 # (session, tip, commit time) of a session to retire, oldest first.
 OldSession = tuple[str, bytes, int]
@@ -142,6 +143,9 @@ def write_bundle(storage: StorageBase, old: list[OldSession]) -> tuple[Path, dic
         manifest_path = final.with_suffix(MANIFEST_SUFFIX)
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         os.replace(tmp, final)
+        # Readers open archived entries from the bundle's pack: index it now, while the
+        # objects are still in the ledger anyway, so that the first answer need not.
+        unpack_bundle(storage.ledger_dir, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

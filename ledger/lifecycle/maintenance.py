@@ -19,7 +19,7 @@ from ledger.errors import MaintenanceBusyError
 from ledger.lifecycle.archive import OldSession, retire
 from ledger.lifecycle.base import StorageBase
 from ledger.lifecycle.facts import session_facts
-from ledger.lifecycle.packing import compress
+from ledger.lifecycle.packing import add_retired, compress
 from ledger.lifecycle.usage import human, loose_objects, repository_bytes
 
 
@@ -37,24 +37,26 @@ def old_sessions(storage: StorageBase, max_age_days: float) -> list[OldSession]:
 
 
 def maintenance(
-    storage: StorageBase, dry_run: bool = False, *, lock_timeout: float = 0.0
+    storage: StorageBase, dry_run: bool = False, *, lock_timeout: float = 0.0, full: bool = False
 ) -> dict[str, Any]:
-    """Archive and retire idle sessions, then pack loose objects and prune.
+    """Archive and retire idle sessions, then pack what is new and prune.
 
-    Returns (and prints, unless quiet) ``compressed`` (loose objects packed),
-    ``archived`` (sessions written to the bundle), ``deleted_old`` (session refs
-    removed), ``archive`` (the bundle's path or None), ``bytes_before``/``bytes_after``.
+    Routine runs pack only new objects and roll small packs up geometrically; ``full``
+    repacks everything into one pack. Returns (and prints, unless quiet) ``compressed``
+    (loose objects packed), ``archived`` (sessions written to the bundle), ``deleted_old``
+    (session refs removed), ``archive`` (the bundle's path or None), ``full_repack``,
+    ``bytes_before``/``bytes_after``.
     """
     git_executable()
     storage.store.repo  # noqa: B018  (raises LedgerNotFoundError early)
     with storage.maintenance_lock(lock_timeout):
         old = old_sessions(storage, storage.max_log_age_days)
         why = f"older than {storage.max_log_age_days:g} days"
-        return _maintain(storage, old, dry_run, why)
+        return _maintain(storage, old, dry_run, why, full)
 
 
 def _maintain(
-    storage: StorageBase, old: list[OldSession], dry_run: bool, why: str
+    storage: StorageBase, old: list[OldSession], dry_run: bool, why: str, full: bool = False
 ) -> dict[str, Any]:
     ledger = storage.ledger_dir
     before = repository_bytes(ledger)
@@ -77,8 +79,10 @@ def _maintain(
         return result
     if old:
         retire(storage, old, result)
+        # The retired sessions' objects leave the packs at the next full repack.
+        add_retired(ledger, os.path.getsize(result["archive"]))
     storage._tick("packing", 0, None)
-    packs_removed, loose_removed = compress(storage)
+    packs_removed, loose_removed, result["full_repack"] = compress(storage, full)
     storage._tick("packing", 1, 1)
     after = repository_bytes(ledger)
     left = loose_objects(ledger)[0]
@@ -89,6 +93,7 @@ def _maintain(
     result["loose_removed"] = loose_removed
     storage._say(
         f"Packed {result['compressed']} loose objects"
+        + (" and repacked everything" if result["full_repack"] else " (new objects only)")
         + (f" ({left} unreachable ones wait out the prune grace)" if left else "")
         + f"; removed {packs_removed} superseded pack(s) and {loose_removed} loose "
         f"object file(s) from {ledger / 'objects'}"
@@ -125,7 +130,7 @@ def enforce_storage_quota(storage: StorageBase, archive: bool = True) -> dict[st
     archives: list[str] = []
     with storage.maintenance_lock():
         before = repository_bytes(ledger)
-        compress(storage)
+        compress(storage, full=True)
         size = repository_bytes(ledger)
         while size > budget:
             candidates = old_sessions(storage, 0)
@@ -137,7 +142,7 @@ def enforce_storage_quota(storage: StorageBase, archive: bool = True) -> dict[st
                 removed += _archive_chunk(storage, chunk, archives)
             else:
                 removed += _delete_chunk(storage, chunk)
-            compress(storage)
+            compress(storage, full=True)
             new_size = repository_bytes(ledger)
             storage._tick("quota", len(removed), None)
             if new_size >= size and not candidates[len(chunk) :]:

@@ -1,4 +1,6 @@
-"""Packing and pruning: every reachable object into one delta-compressed pack, the rest dropped.
+"""Packing and pruning: routine runs roll new objects and small packs up geometrically
+(:mod:`ledger.lifecycle.geometric`); a full run puts every reachable object into one
+delta-compressed pack and drops the rest.
 
 ``git pack-objects`` packs; the clean-up is ours, so that it never races a libgit2 writer
 and never drops what an in-flight writer has written but not yet published.
@@ -17,6 +19,7 @@ from pathlib import Path
 from ledger._git import run_git
 from ledger._layout import MAINTENANCE_STATE
 from ledger.lifecycle.base import StorageBase
+from ledger.lifecycle.geometric import full_repack_due, pack_geometric, retired_bytes
 from ledger.lifecycle.usage import loose_dirs
 
 PACK_WINDOW = 250  # git gc --aggressive's window and depth
@@ -91,16 +94,20 @@ class _PackIndex:
         return False
 
 
-def compress(storage: StorageBase) -> tuple[int, int]:
-    """Pack every reachable object into one delta-compressed pack, then drop the rest.
+def compress(storage: StorageBase, full: bool = False) -> tuple[int, int, bool]:
+    """Pack what is new (geometric roll-up), or with ``full`` every reachable object into
+    one delta-compressed pack, then drop what is packed or unreachable past the grace.
 
-    ``git pack-objects`` does the packing; the clean-up is ours because git's
+    A full run also happens by itself when maintenance has not packed yet or the sessions retired
+    since the last one add up to half the packed bytes. ``git pack-objects`` does the
+    packing; the clean-up is ours because git's
     ``prune-packed``/``prune`` remove emptied fan-out folders, which races a libgit2
     writer that has just created one to put a loose object in. An old pack goes once
     its reachable objects are in the new pack; a pack younger than the prune grace
     goes only if the new pack holds every object in it (maintenance's own packs that
     nobody touched since count as old). A loose object goes when a pack has it or it
-    is older than the grace. Returns (packs removed, loose object files removed).
+    is older than the grace. Returns (packs removed, loose object files removed, whether
+    the run was a full repack).
     """
     ledger = storage.ledger_dir
     pack_dir = ledger / "objects" / "pack"
@@ -109,13 +116,22 @@ def compress(storage: StorageBase) -> tuple[int, int]:
     ours = _our_packs(ledger)
     before = _pack_stats(pack_dir)
     keep = {name for name in before if (pack_dir / name).with_suffix(".keep").exists()}
-    made = _pack_objects(ledger, pack_dir)
+    full = full or full_repack_due(ledger, pack_dir, ours)
+    if full:
+        made = _pack_objects(ledger, pack_dir)
+        candidates = set(before) - keep
+        covering = made
+    else:
+        made, candidates = pack_geometric(ledger, pack_dir, sorted(set(before) - keep))
+        covering = made | (set(before) - candidates)
     grace = storage.prune_grace_seconds
-    packs_removed = _drop_superseded_packs(pack_dir, set(before) - keep, made, ours, grace)
+    packs_removed = _drop_superseded_packs(pack_dir, candidates, covering, ours, grace)
     loose_removed = _drop_loose(ledger, pack_dir, grace)
     now = _pack_stats(pack_dir)
-    _remember_packs(ledger, {name: now[name].st_mtime_ns for name in made if name in now})
-    return packs_removed, loose_removed
+    remembered = {n: t for n, t in ours.items() if n in now and not full}
+    remembered.update({name: now[name].st_mtime_ns for name in made if name in now})
+    _remember_packs(ledger, remembered, 0 if full else retired_bytes(ledger))
+    return packs_removed, loose_removed, full
 
 
 def _pack_objects(ledger: Path, pack_dir: Path) -> set[str]:
@@ -141,14 +157,14 @@ def _pack_objects(ledger: Path, pack_dir: Path) -> set[str]:
 def _drop_superseded_packs(
     pack_dir: Path,
     before: set[str],
-    made: set[str],
+    covering: set[str],
     ours: Mapping[str, int],
     grace: int,
 ) -> int:
-    """Remove the packs that were there before, unless young with unreachable objects."""
+    """Remove the packs superseded, unless young with objects no ``covering`` pack holds."""
     removed = 0
-    new_indexes = [_PackIndex(pack_dir / name) for name in sorted(made)]
-    for name in sorted(before - made):
+    new_indexes = [_PackIndex(pack_dir / name) for name in sorted(covering - before)]
+    for name in sorted(before - covering):
         st = _stat(pack_dir / name)
         if st is None:
             continue
@@ -211,8 +227,14 @@ def _our_packs(ledger: Path) -> dict[str, int]:
         return {}
 
 
-def _remember_packs(ledger: Path, packs_made: Mapping[str, int]) -> None:
+def _remember_packs(ledger: Path, packs_made: Mapping[str, int], retired: int) -> None:
     path = ledger / MAINTENANCE_STATE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"packs": dict(packs_made)}, sort_keys=True) + "\n")
+    state = {"packs": dict(packs_made), "retired_bytes": retired}
+    tmp.write_text(json.dumps(state, sort_keys=True) + "\n")
     os.replace(tmp, path)
+
+
+def add_retired(ledger: Path, size: int) -> None:
+    """Count a bundle's bytes towards the next full repack."""
+    _remember_packs(ledger, _our_packs(ledger), retired_bytes(ledger) + size)

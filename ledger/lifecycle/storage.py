@@ -75,14 +75,19 @@ class LogStorage(StorageBase):
         return _upkeep.needs_maintenance(self.ledger_dir, self.compress_after_days, threshold)
 
     # -- maintenance and quota ------------------------------------------------------------
-    def maintenance(self, dry_run: bool = False, *, lock_timeout: float = 0.0) -> dict[str, Any]:
-        """Archive and retire idle sessions, then pack loose objects and prune.
+    def maintenance(
+        self, dry_run: bool = False, *, lock_timeout: float = 0.0, full: bool = False
+    ) -> dict[str, Any]:
+        """Archive and retire idle sessions, then pack what is new and prune.
 
-        Returns (and prints, unless quiet) ``compressed`` (loose objects packed),
-        ``archived`` (sessions written to the bundle), ``deleted_old`` (session refs
-        removed), ``archive`` (the bundle's path or None), ``bytes_before``/``bytes_after``.
+        Routine runs cost what was added: new objects go into a pack and small packs are
+        rolled up geometrically; ``full=True`` repacks everything into one pack (also done
+        by itself once retired sessions reach half the packed bytes). Returns (and prints,
+        unless quiet) ``compressed`` (loose objects packed), ``archived`` (sessions written
+        to the bundle), ``deleted_old`` (session refs removed), ``archive`` (the bundle's
+        path or None), ``full_repack``, ``bytes_before``/``bytes_after``.
         """
-        return _maintenance.maintenance(self, dry_run, lock_timeout=lock_timeout)
+        return _maintenance.maintenance(self, dry_run, lock_timeout=lock_timeout, full=full)
 
     def enforce_storage_quota(self, archive: bool = True) -> dict[str, Any]:
         """Retire the oldest sessions until the repository is under ``max_storage_mb``.
@@ -129,7 +134,7 @@ class LogStorage(StorageBase):
         include_states: bool = False,
         **filters: Any,
     ) -> dict[str, Any]:
-        """Write matching entries (newest first) as json, jsonl or csv, streaming.
+        """Write matching entries (newest first) as json, jsonl, csv or otlp, streaming.
 
         Entries are written one at a time to a temporary file renamed into place at the
         end, so memory stays flat and a failed export leaves nothing behind. Filters:
@@ -146,3 +151,14 @@ class LogStorage(StorageBase):
             progress=self._tick,
             **filters,
         )
+
+    def export_otlp(self, **options: Any) -> dict[str, Any]:
+        """Send matching entries as OpenTelemetry GenAI spans (needs the otel extra).
+
+        To an OTLP receiver (``endpoint=URL``, else the ``OTEL_EXPORTER_OTLP_*`` variables)
+        or as OTLP/JSON lines to ``stream``; ``follow_interval=seconds`` then keeps sending
+        new entries. Options and filters: see :func:`ledger.read.otlp_export.export_otlp`.
+        """
+        from ledger.read.otlp_export import export_otlp
+
+        return export_otlp(self.ledger_dir, **options)

@@ -39,7 +39,8 @@ class LogMetrics:
     """Metrics of one ledger: rates, error rate, counts, sessions, storage and health.
 
     Args:
-        ledger_dir: the ledger (resolved like ChangeLogger's; ``log_dir`` is the seed's name).
+        ledger_dir: the ledger (resolved like ChangeLogger's; ``log_dir`` is the original
+            system's name).
         max_storage_mb: the storage budget that usage is measured against.
         window_hours: the window of the rate gauges the collector exports.
         thresholds: when health turns warning or critical.
@@ -110,7 +111,7 @@ class LogMetrics:
             "archive_size_bytes": tree_size(archive) if archive.is_dir() else 0,
         }
 
-    # -- the seed's API ---------------------------------------------------------------
+    # -- the original system's API -------------------------------------------------------
     def get_metrics(self, window_hours: float = 24) -> dict[str, Any]:
         """Activity in the last ``window_hours``, ledger totals and storage usage.
 

@@ -35,9 +35,10 @@ def make_server(
 ) -> ThreadingHTTPServer:
     """An HTTP server (not started) for the metrics, top files and health.
 
-    Routes: ``path`` and ``/metrics`` — the Prometheus exposition; ``/api/top-files?hours=24&limit=10`` —
-    the most-changed files as JSON (for the dashboard's table); ``/api/health`` — the
-    health status as JSON (503 when critical).
+    Routes: ``path`` and ``/metrics`` — the Prometheus exposition;
+    ``/api/top-files?hours=24&limit=10`` (or ``from``/``to`` in ms) — the most-changed
+    files as JSON (for the dashboard's table); ``/api/health`` — the health status as
+    JSON (503 when critical).
     """
     if not path.startswith("/"):
         raise InvalidInputError(f"metrics path must start with '/': {path!r}")

@@ -1,4 +1,4 @@
-"""Streaming export of matching entries as json, jsonl or csv, through LogQuery.
+"""Streaming export of matching entries as json, jsonl, csv or otlp, through LogQuery.
 
 An export is a query written to a file: LogStorage.export_logs and the CLI delegate here.
 """
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 
-EXPORT_FORMATS = ("json", "jsonl", "csv")
+EXPORT_FORMATS = ("json", "jsonl", "csv", "otlp")
 CSV_FIELDS = [
     "id",
     "timestamp",
@@ -47,26 +47,34 @@ def iter_entries(
     ledger_dir: Path,
     start_date: dt.datetime | dt.date | str | None = None,
     end_date: dt.datetime | dt.date | str | None = None,
+    *,
+    live_only: bool = False,
+    warnings: list[str] | None = None,
     **filters: Any,
 ) -> Iterator[Entry]:
     """Entries matching the filters, newest first, streamed from the commit graph.
 
     The filters are :meth:`LogQuery.query`'s (change_types, levels, session_id,
-    agent_id, file_path, search_text) and match exactly as they do there.
+    agent_id, file_path, search_text) and match exactly as they do there. Archived
+    sessions are included unless ``live_only``; a line for each bundle that could not be
+    read is added to ``warnings``.
     """
     from ledger.read.query import LogQuery  # deferred: LogStorage users need not load it
 
     unknown = set(filters) - FILTER_KEYS
     if unknown:
         raise InvalidInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
-    query = LogQuery(ledger_dir, use_index=False)
-    return query.iter_query(start_date=start_date, end_date=end_date, **filters)
+    query = LogQuery(ledger_dir, use_index=False, live_only=live_only)
+    found = query.iter_query(start_date=start_date, end_date=end_date, **filters)
+    if warnings is not None:
+        warnings.extend(query.warnings())
+    return found
 
 
 _EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
 
-def format_for(output_file: str | os.PathLike[str], format: str | None = None) -> str:
+def format_for(output_file: str | os.PathLike[str] | None, format: str | None = None) -> str:
     """The export format: ``format`` when given, else the file's extension, else json.
 
     ``export week.csv`` writes CSV and ``export errors.jsonl`` JSON lines without saying so
@@ -74,7 +82,8 @@ def format_for(output_file: str | os.PathLike[str], format: str | None = None) -
     """
     if format is not None:
         return _check_format(format)
-    return _EXTENSIONS.get(Path(os.fspath(output_file)).suffix.lower(), "json")
+    suffix = Path(os.fspath(output_file)).suffix.lower() if output_file else ""
+    return _EXTENSIONS.get(suffix, "json")
 
 
 def _check_format(format: str) -> str:
@@ -83,6 +92,10 @@ def _check_format(format: str) -> str:
         raise InvalidInputError(
             f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
         )
+    if fmt == "otlp":
+        from ledger.read.otlp import require
+
+        require()  # the one-line install hint, before anything is written
     return fmt
 
 
@@ -97,12 +110,17 @@ def export_to_stream(
     progress: Progress = _no_progress,
     **filters: Any,
 ) -> dict[str, Any]:
-    """Write matching entries (newest first) to an open text stream (standard output)."""
+    """Write matching entries (newest first) to an open text stream (standard output).
+
+    The same formats and filters as :func:`export_logs`; what is written is never held
+    in memory, so ``git ledger export - | jq`` starts printing at once.
+    """
     fmt = _check_format(format)
-    entries = iter_entries(ledger_dir, start_date, end_date, **filters)
+    warnings: list[str] = []
+    entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
     count = _WRITERS[fmt](out, entries, include_states, progress)
     out.flush()
-    return {"output_file": "-", "format": fmt, "entries": count}
+    return {"output_file": "-", "format": fmt, "entries": count, "warnings": warnings}
 
 
 def export_logs(
@@ -116,7 +134,7 @@ def export_logs(
     progress: Progress = _no_progress,
     **filters: Any,
 ) -> dict[str, Any]:
-    """Write matching entries (newest first) as json, jsonl or csv, streaming.
+    """Write matching entries (newest first) as json, jsonl, csv or otlp, streaming.
 
     Entries are written one at a time to a temporary file renamed into place at the
     end, so memory stays flat and a failed export leaves nothing behind. Filters:
@@ -124,7 +142,8 @@ def export_logs(
     ``/``), search_text.
     """
     fmt = _check_format(format)
-    entries = iter_entries(ledger_dir, start_date, end_date, **filters)
+    warnings: list[str] = []
+    entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
     target = Path(os.fspath(output_file)).absolute()
     folder = target.parent
     if not folder.is_dir():
@@ -140,7 +159,7 @@ def export_logs(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    return {"output_file": str(target), "format": fmt, "entries": count}
+    return {"output_file": str(target), "format": fmt, "entries": count, "warnings": warnings}
 
 
 def _umask() -> int:
@@ -194,8 +213,15 @@ def _write_csv(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progre
     return n
 
 
+def _write_otlp(out: TextIO, entries: Iterable[Entry], states: bool, tick: Progress) -> int:
+    from ledger.read.otlp_io import write_otlp  # the OpenTelemetry SDK: the otel extra
+
+    return write_otlp(out, entries, lambda n: tick("exporting", n, None))
+
+
 _WRITERS: dict[str, Callable[[TextIO, Iterable[Entry], bool, Progress], int]] = {
     "json": _write_json,
     "jsonl": _write_jsonl,
     "csv": _write_csv,
+    "otlp": _write_otlp,
 }

@@ -28,11 +28,13 @@ from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions(session TEXT PRIMARY KEY, tip TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions(
+    session TEXT PRIMARY KEY, tip TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS entries(
     id TEXT NOT NULL,
@@ -43,7 +45,10 @@ CREATE TABLE IF NOT EXISTS entries(
     agent TEXT NOT NULL,
     file TEXT,
     file_path TEXT,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    drift INTEGER NOT NULL,
+    extra TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
 CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts);
@@ -52,6 +57,10 @@ CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
 """
 
 Progress = Callable[[int, int], None]
+Sources = Callable[[], dict[str, tuple[bytes, bool]]]
+"""What the index covers: each key's tip and whether it is an archived copy."""
+LIVE_SQL = "session IN (SELECT session FROM sessions WHERE archived = 0)"
+"""Restricts a query on ``entries`` to live sessions."""
 
 
 def _values(value: Any, out: list[str]) -> None:
@@ -95,9 +104,16 @@ def path_bounds(path: str) -> tuple[str, str, str]:
 class QueryIndex:
     """The accelerator of one ledger; every method returns None when it cannot be used."""
 
-    def __init__(self, store: LedgerStore) -> None:
+    def __init__(
+        self, store: LedgerStore, sources: Sources | None = None, *, live_only: bool = False
+    ) -> None:
         self.store = store
         self.path: Path = store.path / INDEX_FILE
+        self.sources = sources or self._live
+        self.live_only = live_only
+
+    def _live(self) -> dict[str, tuple[bytes, bool]]:
+        return {s: (t, False) for s, t in self.store.sessions().items()}
 
     @contextlib.contextmanager
     def session(self, progress: Progress | None = None) -> Iterator[sqlite3.Connection | None]:
@@ -181,25 +197,30 @@ class QueryIndex:
         return True
 
     def _refresh(self, conn: sqlite3.Connection, progress: Progress | None) -> None:
-        tips = {s: t.hex() for s, t in self.store.sessions().items()}
-        known = dict(conn.execute("SELECT session, tip FROM sessions").fetchall())
-        if known == tips:
+        """Bring the index level with its sources (live only: leave archived rows be)."""
+        scope = (0,) if self.live_only else (0, 1)
+        tips = {k: (t.hex(), int(a)) for k, (t, a) in self.sources().items() if a in scope}
+        query = "SELECT session, tip, archived FROM sessions"
+        rows = conn.execute(query).fetchall()
+        if {k: (t, a) for k, t, a in rows if a in scope} == tips:
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            known = dict(conn.execute("SELECT session, tip FROM sessions").fetchall())
-            for session in known.keys() - tips.keys():
-                conn.execute("DELETE FROM entries WHERE session=?", (session,))
-                conn.execute("DELETE FROM sessions WHERE session=?", (session,))
+            known = {k: (t, a) for k, t, a in conn.execute(query).fetchall()}
+            for key in [k for k, (_, a) in known.items() if a in scope and k not in tips]:
+                conn.execute("DELETE FROM entries WHERE session=?", (key,))
+                conn.execute("DELETE FROM sessions WHERE session=?", (key,))
             repo = self.store.repo
-            changed = [(s, t) for s, t in tips.items() if known.get(s) != t]
-            for done, (session, tip) in enumerate(changed, 1):
-                old = known.get(session)
-                rows, reached = self._rows(repo, session, tip, old)
+            changed = [(k, t) for k, t in tips.items() if known.get(k) != t]
+            for done, (key, (tip, archived)) in enumerate(changed, 1):
+                old = known[key][0] if key in known else None
+                new_rows, reached = self._rows(repo, key, tip, old)
                 if old is not None and not reached:
-                    conn.execute("DELETE FROM entries WHERE session=?", (session,))
-                conn.executemany("INSERT INTO entries VALUES(?,?,?,?,?,?,?,?,?)", rows)
-                conn.execute("INSERT OR REPLACE INTO sessions VALUES(?, ?)", (session, tip))
+                    conn.execute("DELETE FROM entries WHERE session=?", (key,))
+                conn.executemany(f"INSERT INTO entries VALUES({_MARKS})", new_rows)
+                conn.execute(
+                    "INSERT OR REPLACE INTO sessions VALUES(?, ?, ?)", (key, tip, archived)
+                )
                 if progress is not None:
                     progress(done, len(changed))
             conn.execute("COMMIT")
@@ -221,6 +242,25 @@ class QueryIndex:
         return rows, False
 
 
+_MARKS = ",".join("?" * 12)
+_COMMAND = "system_command"
+_API = "api_call"
+
+
+def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
+    """What the audit lists of a command or an API call, kept so that it need not read it."""
+    if ctype == _COMMAND:
+        row = {"command": meta.get("command", description), "exit_code": meta.get("exit_code"),
+               "duration_seconds": meta.get("duration_seconds")}
+    elif ctype == _API:
+        row = {"method": meta.get("method"), "endpoint": meta.get("endpoint"),
+               "status_code": meta.get("status_code"),
+               "duration_seconds": meta.get("duration_seconds")}
+    else:
+        return None
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
 def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
     """The index row of an entry commit, straight from its entry.json (None if it has none).
 
@@ -231,23 +271,28 @@ def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
         return None
     try:
         data = json.loads(blob.data)
+        meta = data.get("metadata") or {}
         parts = [data["description"]]
-        _values(data.get("metadata") or {}, parts)
+        _values(meta, parts)
         tree_path = data.get("tree_path")
         file = None
         if tree_path:
             with contextlib.suppress(InvalidInputError, ValueError):
                 file = from_tree_path(tree_path)
+        ctype = str(data["change_type"])
         return (
             str(commit.id),
             session,
             micros(parse_timestamp(data["timestamp"])),
-            str(data["change_type"]),
+            ctype,
             str(data["level"]).lower(),
             str(data["agent_id"]),
             file,
             data.get("file_path"),
             "\n".join(parts).lower(),
+            str(data["session_id"]),
+            int(bool(data.get("drift", False))),
+            _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"]),
         )
     except (ValueError, KeyError, TypeError):
         return None

@@ -19,6 +19,7 @@ from typing import Any
 
 import pygit2
 
+from ledger._graph import first_parents
 from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import validate_session_id
 from ledger._store import LedgerStore
@@ -26,9 +27,10 @@ from ledger.dates import from_micros, iso_or_none
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 from ledger.location import resolve_ledger_dir
+from ledger.read.archived import Archives, open_archives
 from ledger.read.diff import entry_diff
 from ledger.read.filters import Criteria, DateLike, build_criteria, normalize_path
-from ledger.read.index import Progress, QueryIndex
+from ledger.read.index import LIVE_SQL, Progress, QueryIndex
 from ledger.read.walk import merged, scan
 from ledger.types import ChangeType, LogLevel
 
@@ -47,6 +49,8 @@ class LogQuery:
         log_dir: the seed's name for ``ledger_dir``.
         progress: called as ``progress(done, total)`` while the index catches up with many
             new sessions (its first use on a large ledger reads every entry once).
+        live_only: leave out the sessions maintenance archived into bundles (by default
+            every answer includes them, read from the bundles without restoring refs).
     """
 
     def __init__(
@@ -56,11 +60,47 @@ class LogQuery:
         use_index: bool = True,
         log_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
+        live_only: bool = False,
     ) -> None:
         self.ledger_dir = resolve_ledger_dir(ledger_dir if ledger_dir is not None else log_dir)
         self.progress = progress
-        self.store = LedgerStore(self.ledger_dir)
-        self.index: QueryIndex | None = QueryIndex(self.store) if use_index else None
+        self.live_only = live_only
+        self.store = LedgerStore(self.ledger_dir, archives=not live_only)
+        self._archives: Archives | None = None
+        self.index: QueryIndex | None = (
+            QueryIndex(self.store, self._sources, live_only=live_only) if use_index else None
+        )
+
+    # -- the archive ---------------------------------------------------------------------
+    def archives(self) -> Archives:
+        """The archived sessions answers include (none with ``live_only``), read once."""
+        if self._archives is None:
+            self._archives = (
+                Archives() if self.live_only else open_archives(self.store, self.store.sessions())
+            )
+        return self._archives
+
+    @property
+    def archives_opened(self) -> bool:
+        """True once an answer has read the archive catalogue."""
+        return self._archives is not None
+
+    def not_covered(self) -> list[dict[str, Any]]:
+        """The bundles answers could not include (missing or unreadable), one row each."""
+        return [u.as_dict() for u in self.archives().uncovered]
+
+    def warnings(self) -> list[str]:
+        """One line for each bundle answers could not include."""
+        return [u.line() for u in self.archives().uncovered]
+
+    def _sources(self) -> dict[str, tuple[bytes, bool]]:
+        out = {s: (t, False) for s, t in self.store.sessions().items()}
+        out.update((k, (t, True)) for k, t in self.archives().tips().items())
+        return out
+
+    def _tips(self) -> dict[str, bytes]:
+        """Every session's tip, archived copies included unless ``live_only``."""
+        return {k: t for k, (t, _) in self._sources().items()}
 
     # -- the seed's API ----------------------------------------------------------------
     def query(
@@ -106,7 +146,8 @@ class LogQuery:
             found = self._indexed(crit, limit, newest_first=True)
             if found is not None:
                 return found
-        return list(itertools.islice(merged(self.store, self.index, crit), limit))
+        walk = merged(self.store, self.index, crit, self.archives())
+        return list(itertools.islice(walk, limit))
 
     def iter_query(
         self,
@@ -125,7 +166,7 @@ class LogQuery:
             change_types, file_path, start_date, end_date, search_text, session_id,
             agent_id, levels,
         )
-        return merged(self.store, self.index, crit)
+        return merged(self.store, self.index, crit, self.archives())
 
     def get_recent_changes(self, hours: float = 24, limit: int | None = 100) -> list[Entry]:
         """Entries of the last ``hours`` hours, newest first."""
@@ -138,12 +179,18 @@ class LogQuery:
         """Every entry of one session, oldest first (the order they were recorded)."""
         validate_session_id(session_id)
         entries = list(self.store.walk_session(session_id))
+        keys = self.archives().keys_of(session_id)
+        if not keys:
+            entries.reverse()
+            return entries
+        crit = Criteria(session=session_id)
+        entries = list(merged(self.store, None, crit, self.archives()))
         entries.reverse()
         return entries
 
     def get_entry(self, id_or_prefix: str) -> Entry:
         """One entry by full id or unique prefix (7+ hex digits)."""
-        return self.store.get_entry(id_or_prefix)
+        return self.store.get_entry(id_or_prefix, self.archives().tips().values())
 
     def get_file_history(self, file_path: str | os.PathLike[str]) -> list[Entry]:
         """Every entry about this file across all sessions, oldest first.
@@ -155,7 +202,7 @@ class LogQuery:
         found = self._indexed(crit, None, newest_first=False)
         if found is not None:
             return found
-        entries = list(merged(self.store, self.index, crit))
+        entries = list(merged(self.store, self.index, crit, self.archives()))
         entries.reverse()
         return entries
 
@@ -169,9 +216,10 @@ class LogQuery:
         """One row per session, most recently active first.
 
         Keys: session_id, agent_id, agents, branch, tip, first_timestamp, last_timestamp,
-        entries, errors (error and critical entries).
+        entries, errors (error and critical entries), archive (the bundle of an archived
+        session, else None).
         """
-        tips = self.store.sessions()
+        tips = self._tips()
         rows = self._indexed_session_rows(tips)
         if not rows:
             rows = self._walked_session_rows(tips)
@@ -181,7 +229,7 @@ class LogQuery:
 
     def stats(self) -> dict[str, Any]:
         """Counts for the whole ledger: entries, sessions, agents, by type and by level."""
-        sessions = self.store.sessions()
+        sessions = self._tips()
         totals = self._indexed_totals()
         if totals is None:
             totals = self._walked_totals()
@@ -190,6 +238,7 @@ class LogQuery:
             "ledger_dir": str(self.ledger_dir),
             "total_entries": sum(by_type.values()),
             "sessions": len(sessions),
+            "archived_sessions": len(self.archives().sessions),
             "agents": len(agents),
             "by_type": dict(by_type.most_common()),
             "by_level": {lv.value: by_level[lv.value] for lv in LogLevel if by_level[lv.value]},
@@ -250,6 +299,7 @@ class LogQuery:
         errors: int,
         tips: dict[str, bytes],
     ) -> dict[str, Any]:
+        archived = self.archives().sessions.get(session)
         return {
             "session_id": session,
             "agent_id": agents[0] if len(agents) == 1 else ",".join(agents),
@@ -260,6 +310,7 @@ class LogQuery:
             "last_timestamp": last.isoformat(),
             "entries": count,
             "errors": errors,
+            "archive": archived.bundle if archived is not None else None,
         }
 
     def _indexed_session_rows(self, tips: dict[str, bytes]) -> dict[str, dict[str, Any]]:
@@ -272,7 +323,7 @@ class LogQuery:
                 for session, agents, first, last, count, errors in conn.execute(
                     "SELECT session, group_concat(DISTINCT agent), min(ts), max(ts), "
                     "count(*), sum(level IN ('error', 'critical')) "
-                    "FROM entries GROUP BY session"
+                    "FROM entries" + self._scope() + " GROUP BY session"
                 ):
                     names = sorted(set(agents.split(","))) if agents else []
                     rows[session] = self._session_row(
@@ -284,8 +335,11 @@ class LogQuery:
     def _walked_session_rows(self, tips: dict[str, bytes]) -> dict[str, dict[str, Any]]:
         """The session rows read from each session's chain."""
         rows: dict[str, dict[str, Any]] = {}
-        for session in tips:
-            entries = list(self.store.walk_session(session))
+        for session, tip in tips.items():
+            entries = [
+                e for e in map(self.store.entry_from_commit, first_parents(self.store.repo, tip))
+                if e is not None
+            ]
             if not entries:
                 continue
             rows[session] = self._session_row(
@@ -311,12 +365,14 @@ class LogQuery:
             if conn is None:
                 return None
             for ctype, level, n in conn.execute(
-                "SELECT type, level, count(*) FROM entries GROUP BY type, level"
+                "SELECT type, level, count(*) FROM entries" + self._scope()
+                + " GROUP BY type, level"
             ):
                 by_type[ctype] += n
                 by_level[level] += n
-            agents = {a for (a,) in conn.execute("SELECT DISTINCT agent FROM entries")}
-            lo, hi = conn.execute("SELECT min(ts), max(ts) FROM entries").fetchone()
+            scope = self._scope()
+            agents = {a for (a,) in conn.execute("SELECT DISTINCT agent FROM entries" + scope)}
+            lo, hi = conn.execute("SELECT min(ts), max(ts) FROM entries" + scope).fetchone()
             if lo is not None:
                 first, last = from_micros(lo), from_micros(hi)
         return by_type, by_level, agents, first, last
@@ -328,7 +384,7 @@ class LogQuery:
         agents: set[str] = set()
         first: dt.datetime | None = None
         last: dt.datetime | None = None
-        for entry in scan(self.store, Criteria()):
+        for entry in scan(self.store, Criteria(), archived=self.archives()):
             by_type[entry.change_type.value] += 1
             by_level[entry.level.value] += 1
             agents.add(entry.agent_id)
@@ -343,7 +399,7 @@ class LogQuery:
         if self.index is None:
             return None
         where, args = crit.sql_where()
-        sql = "SELECT id FROM entries" + where
+        sql = "SELECT id FROM entries" + self._scope(where)
         sql += " ORDER BY ts DESC" if newest_first else " ORDER BY ts ASC"
         if limit is not None:
             sql += f" LIMIT {int(limit) * 2 + 10}"  # room for the rare shared commit
@@ -352,6 +408,12 @@ class LogQuery:
                 return None
             ids = [row[0] for row in conn.execute(sql, args)]
         return self._read_back(self.index, ids, crit, limit)
+
+    def _scope(self, where: str = "") -> str:
+        """``where`` narrowed to live sessions when ``live_only``."""
+        if not self.live_only:
+            return where
+        return where + (" AND " if where else " WHERE ") + LIVE_SQL
 
     def _read_back(
         self, index: QueryIndex, ids: list[str], crit: Criteria, limit: int | None

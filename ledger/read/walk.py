@@ -14,6 +14,7 @@ from ledger._graph import first_parents
 from ledger._store import LedgerStore
 from ledger.entry import T_OBSERVATION, Entry
 from ledger.entry import parse_trailers as _parse_trailers
+from ledger.read.archived import Archives
 from ledger.read.filters import Criteria
 from ledger.read.index import Progress, QueryIndex
 
@@ -30,22 +31,31 @@ def matching_entry(store: LedgerStore, commit: pygit2.Commit, crit: Criteria) ->
     return entry
 
 
-def session_tips(store: LedgerStore, crit: Criteria) -> dict[str, bytes]:
-    """The tips of the sessions ``crit`` can match: its one session, or all of them."""
+def session_tips(
+    store: LedgerStore, crit: Criteria, archived: Archives | None = None
+) -> dict[str, bytes]:
+    """The tips of the sessions ``crit`` can match: its one session, or all of them
+    (archived copies included when ``archived`` is given)."""
     if crit.session is not None:
         tip = store.tip(crit.session)
-        return {crit.session: tip} if tip is not None else {}
-    return store.sessions()
+        tips = {crit.session: tip} if tip is not None else {}
+        if archived is not None:
+            tips.update((k, archived.sessions[k].tip) for k in archived.keys_of(crit.session))
+        return tips
+    tips = store.sessions()
+    if archived is not None:
+        tips.update(archived.tips())
+    return tips
 
 
 def _heads(
-    store: LedgerStore, index: QueryIndex | None, crit: Criteria
+    store: LedgerStore, index: QueryIndex | None, crit: Criteria, archived: Archives | None
 ) -> list[tuple[int, int, pygit2.Commit]]:
     """The heap's first rows: each session's tip commit, unless it is older than the window."""
     repo = store.repo
     start_sec = crit.start_sec
     heap: list[tuple[int, int, pygit2.Commit]] = []
-    tips = session_tips(store, crit)
+    tips = session_tips(store, crit, archived)
     known: dict[bytes, int] = {}
     if start_sec is not None and len(tips) > 1 and index is not None:
         known = index.tip_times(tips.values()) or {}
@@ -62,7 +72,12 @@ def _heads(
     return heap
 
 
-def merged(store: LedgerStore, index: QueryIndex | None, crit: Criteria) -> Iterator[Entry]:
+def merged(
+    store: LedgerStore,
+    index: QueryIndex | None,
+    crit: Criteria,
+    archived: Archives | None = None,
+) -> Iterator[Entry]:
     """Matching entries newest first: a heap over the sessions' chains by commit time.
 
     Commit times are whole seconds; entries of one second are ordered by their exact
@@ -70,7 +85,7 @@ def merged(store: LedgerStore, index: QueryIndex | None, crit: Criteria) -> Iter
     """
     repo = store.repo
     start_sec, end_sec = crit.start_sec, crit.end_sec
-    heap = _heads(store, index, crit)
+    heap = _heads(store, index, crit, archived)
     group: list[Entry] = []
     group_sec: int | None = None
     seen: set[str] = set()
@@ -104,16 +119,22 @@ def merged(store: LedgerStore, index: QueryIndex | None, crit: Criteria) -> Iter
     yield from group
 
 
-def scan(store: LedgerStore, crit: Criteria, progress: Progress | None = None) -> Iterator[Entry]:
+def scan(
+    store: LedgerStore,
+    crit: Criteria,
+    progress: Progress | None = None,
+    archived: Archives | None = None,
+) -> Iterator[Entry]:
     """Matching entries session by session, in no particular order.
 
     Args:
         store: the ledger.
         crit: what to match.
         progress: called as ``progress(sessions read, sessions to read)``.
+        archived: archived sessions to read as well.
     """
     repo = store.repo
-    tips = session_tips(store, crit)
+    tips = session_tips(store, crit, archived)
     start_sec, end_sec = crit.start_sec, crit.end_sec
     seen: set[str] = set()
     total = len(tips)

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger._fs import maintenance_paused
-from ledger._git import fsck as run_fsck
 from ledger._layout import SESSION_REF_PREFIX
+from ledger._snapshot import RefSnapshot, snapshot_fsck, take_snapshot
 from ledger.dates import as_datetime
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
+from ledger.read.archived import in_period
 from ledger.read.filters import Criteria, DateLike
 from ledger.read.index import Progress, entry_file
 from ledger.read.walk import scan
@@ -47,9 +48,13 @@ def generate_audit_report(
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
     crit = Criteria(start=start, end=end)
-    report = audit_data(scan(query.store, crit, progress), start, end)
+    report = audit_data(scan(query.store, crit, progress, query.archives()), start, end)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
+    report["live_only"] = query.live_only
+    report["not_covered"] = [
+        u.as_dict() for u in in_period(query.archives().uncovered, start, end)
+    ]
     report["integrity"] = _integrity(query, report["sessions"], fsck)
     if output_file is not None:
         text = (
@@ -74,10 +79,15 @@ def report_period(start_date: DateLike, end_date: DateLike) -> tuple[dt.datetime
 
 def _integrity(query: LogQuery, sessions: list[dict[str, Any]], fsck: bool) -> dict[str, Any]:
     """The integrity section: fsck's verdict and the tip commit of each session reported."""
-    tips = query.store.sessions()
+    snap = take_snapshot(query.ledger_dir, query.store.repo)  # the refs, read once
+    tips = snap.sessions()
+    archived = query.archives().sessions
+    live = len(tips)
+    tips.update((s.session, s.tip) for s in archived.values() if s.session not in tips)
     return {
-        "fsck": fsck_summary(query.ledger_dir) if fsck else None,
-        "sessions_in_ledger": len(tips),
+        "fsck": fsck_summary(query.ledger_dir, snap) if fsck else None,
+        "sessions_in_ledger": live,
+        "archived_sessions": len(archived),
         "session_tips": [
             {
                 "session_id": s["session_id"],
@@ -89,14 +99,18 @@ def _integrity(query: LogQuery, sessions: list[dict[str, Any]], fsck: bool) -> d
     }
 
 
-def fsck_summary(ledger_dir: Path) -> dict[str, Any]:
-    """``git fsck`` of the ledger as the report shows it: ok, exit code, command, output."""
+def fsck_summary(ledger_dir: Path, snap: RefSnapshot | None = None) -> dict[str, Any]:
+    """``git fsck`` of the ledger as the report shows it: ok, exit code, command, output.
+
+    The same check as verify's: what the refs read once reach (``snap``, taken now when not
+    given), so writers running beside the report raise no alarm.
+    """
     # A repack deleting old packs while fsck lists them makes fsck report damage that
     # is not there: hold maintenance off (a read-only ledger cannot be locked: run anyway).
     with contextlib.ExitStack() as stack:
         with contextlib.suppress(StorageError):
             stack.enter_context(maintenance_paused(ledger_dir))
-        result = run_fsck(ledger_dir, strict=False, full=False)
+        result = snapshot_fsck(ledger_dir, snap, strict=False, full=False)
     return {
         "ok": None if result.exit_code is None else result.ok,
         "exit_code": result.exit_code,

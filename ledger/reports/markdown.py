@@ -130,12 +130,36 @@ def _integrity(report: dict[str, Any]) -> list[str]:
         lines.append(f"`{fsck['command']}`: {verdict}")
         if fsck.get("output"):
             lines += ["", "```", fsck["output"], "```"]
-    lines += ["", f"Sessions in the ledger: {integrity.get('sessions_in_ledger', '')}", ""]
+    lines += [
+        "",
+        f"Sessions in the ledger: {integrity.get('sessions_in_ledger', '')}"
+        f" live, {integrity.get('archived_sessions', 0)} archived",
+        "",
+    ]
     lines += _md_table(
         ["Session", "Tip commit"],
         [(t["session_id"], t["tip"]) for t in integrity.get("session_tips", [])],
     )
     return lines
+
+
+def _coverage(report: dict[str, Any]) -> list[str]:
+    """What the report could not cover: archives that are missing or unreadable."""
+    lines = ["## Not covered", ""]
+    if report.get("live_only"):
+        lines += ["Live sessions only: archived sessions were left out on request.", ""]
+    missing = report.get("not_covered") or []
+    if not missing:
+        return [*lines, "Every archived session of the period was read.", ""]
+    return [
+        *lines,
+        *_md_table(
+            ["Archive", "Why", "Sessions", "Entries", "From", "To"],
+            [(m["bundle"], m["reason"], len(m["sessions"]), m["entries"], m["first_entry"],
+              m["last_entry"]) for m in missing],
+        ),
+        "",
+    ]
 
 
 def audit_markdown(report: dict[str, Any]) -> str:
@@ -145,6 +169,7 @@ def audit_markdown(report: dict[str, Any]) -> str:
         *_who(report),
         *_what(report),
         *_releases(report),
+        *_coverage(report),
         *_integrity(report),
     ]
     return "\n".join(lines)

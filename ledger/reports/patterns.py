@@ -31,7 +31,7 @@ def analyze_patterns(
     """The patterns of ``query``'s ledger in a period; see ``LogQuery.analyze_patterns``."""
     start, end = date_range(start_date, end_date)
     crit = Criteria(start=start, end=end)
-    return pattern_data(scan(query.store, crit, progress), start, end)
+    return pattern_data(scan(query.store, crit, progress, query.archives()), start, end)
 
 
 class _Tally:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pygit2
 
-from ledger._layout import LEDGER_REF_PREFIX, SESSION_REF_PREFIX, STAGING_PREFIX
+from ledger._layout import CHECKPOINT_REF, LEDGER_REF_PREFIX, SESSION_REF_PREFIX, STAGING_PREFIX
 from ledger._names import validate_session_id
 from ledger._store import LedgerStore, sync_filesystem
 from ledger.errors import LedgerError, LockTimeoutError, SyncError
@@ -27,6 +27,7 @@ from ledger.sync.remotes import (
     remote_url,
 )
 from ledger.sync.transport import Callbacks, fetch_refs
+from ledger.sync.validate import refuse_checkpoints, refuse_session
 
 
 @dataclasses.dataclass
@@ -41,11 +42,16 @@ class PullResult:
     local_ahead: list[str] = dataclasses.field(default_factory=list)
     diverged: dict[str, str] = dataclasses.field(default_factory=dict)
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    refused: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        """True when every incoming ref was taken in (skipped ones are retried next pull)."""
-        return not self.skipped
+        """True when every incoming ref was taken in (skipped ones are retried next pull).
+
+        Refused refs (``refused``: what the remote served that is not a well-formed session
+        or checkpoint chain) make it False too; everything else was still taken in.
+        """
+        return not self.skipped and not self.refused
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "ok": self.ok}
@@ -83,20 +89,40 @@ def pull(
     puller = _Puller(store, name, result, lock_timeout)
     machine = machine_name(repo)
     incoming = _staged(repo, name)
-    for local_name, theirs in sorted(incoming):
-        if local_name.startswith(SESSION_REF_PREFIX):
-            try:
-                validate_session_id(local_name[len(SESSION_REF_PREFIX) :])
-            except LedgerError:
-                result.skipped[local_name] = "not a valid session id"
-                continue
+    # Sessions first: a checkpoint is checked against the session tips the pull leaves.
+    for local_name, theirs in sorted(incoming, key=lambda r: (r[0] == CHECKPOINT_REF, r[0])):
         if _own_copy(repo, local_name, theirs, machine):
             result.up_to_date += 1  # our own diverged session, as we pushed it
+            continue
+        why = _refusal(store, local_name, theirs)
+        if why is not None:
+            result.refused[local_name] = why
             continue
         puller.take(local_name, theirs)
     if result.created or result.fast_forwarded or result.diverged:
         sync_filesystem(store.path)
     return result
+
+
+def _refusal(store: LedgerStore, ref: str, theirs: bytes) -> str | None:
+    """Why an incoming ref must not be adopted (validated before anything moves), or None."""
+    repo = store.repo
+    found = repo.references.get(ref)
+    mine = ref_target(found) if found is not None else None
+    if mine == theirs or (mine is not None and descends(repo, mine, theirs)):
+        return None  # nothing new from the remote
+    if ref.startswith(SESSION_REF_PREFIX):
+        sid = ref[len(SESSION_REF_PREFIX) :]
+        try:
+            validate_session_id(sid)
+        except LedgerError:
+            return "not a valid session id"
+        return refuse_session(repo, sid, theirs, mine)
+    if ref == CHECKPOINT_REF and (mine is None or descends(repo, theirs, mine)):
+        # It would become our chain; a diverged one is only kept beside ours, under a copy
+        # name that verify and checkpoint do not read.
+        return refuse_checkpoints(repo, store.path, theirs, mine, store.sessions())
+    return None
 
 
 def _staged(repo: pygit2.Repository, name: str) -> list[tuple[str, bytes]]:

@@ -7,17 +7,13 @@ signature of those exact bytes in the ``git-ledger`` namespace, made by ``ssh-ke
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import datetime as dt
 import json
 import os
-import shutil
-import struct
-import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +21,14 @@ import pygit2
 
 from ledger._fs import flock
 from ledger._graph import is_observation
-from ledger._layout import ACCEPTED_FILE, ARCHIVE_DIR, CHECKPOINT_REF, LOCK_FOLDER, STATE_DIR
+from ledger._layout import (
+    ACCEPTED_FILE,
+    ARCHIVE_DIR,
+    CHECKPOINT_REF,
+    LOCK_FOLDER,
+    SESSION_REF_PREFIX,
+    STATE_DIR,
+)
 from ledger._store import LedgerStore
 from ledger.entry import (
     canonical_json,
@@ -34,15 +37,12 @@ from ledger.entry import (
 )
 from ledger.errors import CheckpointError, LedgerError, SigningError, StorageError
 from ledger.location import resolve_ledger_dir
+from ledger.trust.signing import CFG_SIGNING_KEY, sign_payload, signing_key
 
 CHECKPOINT_FILE = "checkpoint.json"
 SIGNATURE_FILE = "checkpoint.sig"
-NAMESPACE = "git-ledger"
 FORMAT_VERSION = 1
 T_CHECKPOINT = "Ledger-Checkpoint"
-CFG_SIGNING_KEY = "ledger.signingKey"
-CFG_ALLOWED_SIGNERS = "ledger.allowedSigners"
-CFG_SIGN_ENTRIES = "ledger.signEntries"
 _LOCK_NAME = ".checkpoints.lock"  # session ids never start with "."
 
 
@@ -105,6 +105,7 @@ def count_entries(repo: pygit2.Repository, tip: str, stop: str | None = None) ->
     Raises CheckpointError when ``stop`` is not on that line.
     """
     count = 0
+    # Not _graph.first_parents: that walk ends quietly at a non-commit, which must raise here.
     oid: pygit2.Oid | None = pygit2.Oid(hex=tip)
     while oid is not None:
         if stop is not None and str(oid) == stop:
@@ -158,13 +159,19 @@ def parse_checkpoint(repo: pygit2.Repository, commit_id: str) -> Checkpoint:
     return checkpoint
 
 
-def chain_ids(repo: pygit2.Repository) -> list[str]:
-    """The checkpoint commit ids, newest first (first parents of the checkpoint ref)."""
-    ref = repo.references.get(CHECKPOINT_REF)
-    if ref is None:
-        return []
+def chain_ids(repo: pygit2.Repository, tip: str | None = None) -> list[str]:
+    """The checkpoint commit ids, newest first (first parents of the checkpoint ref).
+
+    ``tip`` starts the walk there instead of at the ref (a snapshot's reading of it).
+    """
+    oid: str | None = tip
+    if oid is None:
+        ref = repo.references.get(CHECKPOINT_REF)
+        if ref is None:
+            return []
+        oid = str(ref.resolve().target)
     out: list[str] = []
-    oid: str | None = str(ref.resolve().target)
+    # Not _graph.first_parents: an unreadable id is kept, so parsing it reports the damage.
     while oid is not None:
         out.append(oid)
         try:
@@ -240,168 +247,9 @@ def archived_tips(ledger: Path) -> dict[str, tuple[str, str]]:
                 if line[:1] in (b"-", b"@"):
                     continue
                 oid, _, name = line.decode("utf-8", "replace").partition(" ")
-                prefix = "refs/heads/sessions/"
-                if name.startswith(prefix):
-                    out[name[len(prefix) :]] = (oid, bundle.name)
+                if name.startswith(SESSION_REF_PREFIX):
+                    out[name[len(SESSION_REF_PREFIX) :]] = (oid, bundle.name)
     return out
-
-
-# -- signing -----------------------------------------------------------------------------------
-def _config_path(repo: pygit2.Repository, ledger: Path, key: str) -> Path | None:
-    try:
-        value = str(repo.config[key])
-    except KeyError:
-        return None
-    if not value:
-        return None
-    path = Path(os.path.expanduser(value))
-    return path if path.is_absolute() else ledger / path
-
-
-def signing_key(repo: pygit2.Repository, ledger: Path) -> Path | None:
-    """The SSH key configured to sign checkpoints (``ledger.signingKey``), if any."""
-    return _config_path(repo, ledger, CFG_SIGNING_KEY)
-
-
-def allowed_signers(repo: pygit2.Repository, ledger: Path) -> Path | None:
-    """The allowed-signers file that checkpoint signatures are checked against, if any."""
-    return _config_path(repo, ledger, CFG_ALLOWED_SIGNERS)
-
-
-def _ssh_keygen() -> str:
-    found = shutil.which("ssh-keygen")
-    if found is None:
-        raise SigningError("ssh-keygen is not installed (package openssh-client)")
-    return found
-
-
-def sign_payload(key: Path, payload: bytes, namespace: str = NAMESPACE) -> bytes:
-    """An armored SSH signature of ``payload`` (``ssh-keygen -Y sign``)."""
-    if not key.exists():
-        raise SigningError(f"signing key {key} does not exist")
-    proc = subprocess.run(
-        [_ssh_keygen(), "-Y", "sign", "-q", "-f", str(key), "-n", namespace],
-        input=payload,
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    if proc.returncode != 0 or b"BEGIN SSH SIGNATURE" not in proc.stdout:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SigningError(f"ssh-keygen could not sign with {key}: {' '.join(err)[:200]}")
-    return proc.stdout
-
-
-def signature_details(armored: bytes) -> tuple[bytes, str]:
-    """The public key blob and namespace inside an SSH signature (the SSHSIG format)."""
-    lines = armored.decode("ascii", "replace").strip().splitlines()
-    if not lines or lines[0] != "-----BEGIN SSH SIGNATURE-----":
-        raise ValueError("not an SSH signature")
-    body = base64.b64decode("".join(ln for ln in lines[1:] if not ln.startswith("-----")))
-    if body[:6] != b"SSHSIG":
-        raise ValueError("not an SSH signature")
-    pos = 10  # magic and version
-
-    def field() -> bytes:
-        nonlocal pos
-        (size,) = struct.unpack(">I", body[pos : pos + 4])
-        value = body[pos + 4 : pos + 4 + size]
-        pos += 4 + size
-        return value
-
-    public_key = field()
-    namespace = field().decode("utf-8", "replace")
-    return public_key, namespace
-
-
-def sign_commit(key: Path, raw: bytes) -> bytes:
-    """Commit bytes with a ``gpgsig`` header: an SSH signature of the unsigned bytes.
-
-    The header has git's form, so ``git cat-file -p`` shows it and pygit2's
-    ``Commit.gpg_signature`` extracts it; the namespace is ``git-ledger``, not git's own.
-    """
-    head, sep, message = raw.partition(b"\n\n")
-    signature = sign_payload(key, raw).rstrip(b"\n").split(b"\n")
-    return head + b"\ngpgsig " + b"\n ".join(signature) + sep + message
-
-
-def entry_signer(ledger: Path, repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
-    """The signer of entry commits when ``ledger.signEntries`` is true, else None."""
-    try:
-        enabled = bool(repo.config.get_bool(CFG_SIGN_ENTRIES))
-    except KeyError:
-        return None
-    except (pygit2.GitError, ValueError) as exc:
-        raise SigningError(f"{CFG_SIGN_ENTRIES} must be true or false: {exc}") from None
-    if not enabled:
-        return None
-    key = signing_key(repo, ledger)
-    if key is None:
-        raise SigningError(f"{CFG_SIGN_ENTRIES} is set but {CFG_SIGNING_KEY} is not")
-
-    def sign(raw: bytes) -> bytes:
-        return sign_commit(key, raw)
-
-    return sign
-
-
-@dataclasses.dataclass(frozen=True)
-class SignatureCheck:
-    """The outcome of checking one signature: ``problem`` is None when it is good."""
-
-    principal: str | None
-    problem: str | None  # "unknown-key", "wrong-namespace", "bad-signature"
-    detail: str = ""
-
-
-def check_signature(allowed: Path, payload: bytes, signature: bytes) -> SignatureCheck:
-    """Check a signature against an allowed-signers file, in the ``git-ledger`` namespace."""
-    try:
-        _key, namespace = signature_details(signature)
-    except (ValueError, struct.error) as exc:
-        return SignatureCheck(None, "bad-signature", f"unreadable signature: {exc}")
-    if namespace != NAMESPACE:
-        return SignatureCheck(
-            None, "wrong-namespace", f"signed for namespace {namespace!r}, not {NAMESPACE!r}"
-        )
-    if not allowed.is_file():
-        return SignatureCheck(None, "unknown-key", f"allowed-signers file {allowed} is missing")
-    with tempfile.TemporaryDirectory(prefix="ledger-sig-") as tmp:
-        sig_path = Path(tmp) / "checkpoint.sig"
-        sig_path.write_bytes(signature)
-        found = subprocess.run(
-            [_ssh_keygen(), "-Y", "find-principals", "-s", str(sig_path), "-f", str(allowed)],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
-        principals = found.stdout.decode("utf-8", "replace").split()
-        if found.returncode != 0 or not principals:
-            return SignatureCheck(None, "unknown-key", "the signing key is not an allowed signer")
-        for principal in principals:
-            proc = subprocess.run(
-                [
-                    _ssh_keygen(),
-                    "-Y",
-                    "verify",
-                    "-f",
-                    str(allowed),
-                    "-I",
-                    principal,
-                    "-n",
-                    NAMESPACE,
-                    "-s",
-                    str(sig_path),
-                ],
-                input=payload,
-                capture_output=True,
-                check=False,
-                timeout=60,
-            )
-            if proc.returncode == 0:
-                return SignatureCheck(principal, None)
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        return SignatureCheck(None, "bad-signature", err[:200] or "signature does not match")
 
 
 # -- writing -----------------------------------------------------------------------------------

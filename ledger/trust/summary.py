@@ -6,7 +6,7 @@ Plain text, no colour: the command line styles them.
 from __future__ import annotations
 
 from ledger._words import plural
-from ledger.trust.verify import VerifyReport
+from ledger.trust.findings import VerifyReport
 
 
 def verify_summary(report: VerifyReport) -> str:

@@ -1,4 +1,6 @@
-"""Import entries written in the seed's JSON format (arrays or JSON lines) into the ledger.
+"""Import the JSON log files of the original agent change logging system into the ledger.
+
+The files hold JSON arrays, single objects or JSON lines.
 
 Each imported entry keeps its original time, session and agent; its original id goes into
 ``metadata["imported_id"]``, which is how importing the same file again adds nothing.
@@ -155,19 +157,21 @@ def import_files(
     durable: bool = True,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import seed-format JSON entries; entries already imported are skipped.
+    """Import the JSON log files of the original agent change logging system.
 
-    Every file is read and checked before anything is written. Entries of a session are
-    written in time order, one batch (one pack, one ref update) per run of one agent.
+    Entries already imported are skipped. Every file is read and checked before anything
+    is written. Entries of a session are written in time order, one batch (one pack, one
+    ref update) per run of one agent.
 
     Raises:
-        ImportFormatError: a file is not in the seed's format (nothing is written).
+        ImportFormatError: a file is not in that format (nothing is written).
         TimestampOrderError: new entries are older than what their session already holds.
     """
-    items: list[_Item] = []
-    for path in paths:
-        for number, raw in enumerate(read_entries(path), 1):
-            items.append(_parse(raw, f"{os.fspath(path)} entry {number}"))
+    items = [
+        _parse(raw, f"{os.fspath(path)} entry {number}")
+        for path in paths
+        for number, raw in enumerate(read_entries(path), 1)
+    ]
     target = resolve_ledger_dir(ledger_dir)
     result = ImportResult()
     by_session: dict[str, list[_Item]] = defaultdict(list)
@@ -179,7 +183,18 @@ def import_files(
             continue
         seen.add(key)
         by_session[item.session_id].append(item)
-    store = LedgerStore(target, create=True)
+    plans = _plan(LedgerStore(target, create=True), by_session, result)
+    result.imported = _write_plans(target, plans, durable, progress, result)
+    return result
+
+
+def _plan(
+    store: LedgerStore, by_session: dict[str, list[_Item]], result: ImportResult
+) -> list[tuple[str, list[_Item]]]:
+    """Each session's entries not imported before, in time order (counting the skipped).
+
+    Raises InvalidInputError when new entries are older than what their session holds.
+    """
     existing = store.sessions() if store.exists else {}
     plans: list[tuple[str, list[_Item]]] = []
     for session, group in by_session.items():
@@ -202,6 +217,17 @@ def import_files(
             )
         if new:
             plans.append((session, new))
+    return plans
+
+
+def _write_plans(
+    target: Path,
+    plans: list[tuple[str, list[_Item]]],
+    durable: bool,
+    progress: Progress | None,
+    result: ImportResult,
+) -> int:
+    """Write the planned entries, one batch per run of one agent; return how many."""
     total = sum(len(g) for _, g in plans)
     written = 0
     workdir = target  # keeps recorded paths as they were: none lies inside the ledger
@@ -223,13 +249,14 @@ def import_files(
                 progress(written, total)
             start = stop
         result.sessions.append(session)
-    result.imported = written
-    return result
+    return written
 
 
 def _write(logger: ChangeLogger, item: _Item) -> None:
-    if item.file_path is not None and item.change_type in FILE_CHANGE_TYPES and (
-        item.before is not None or item.after is not None
+    if (
+        item.file_path is not None
+        and item.change_type in FILE_CHANGE_TYPES
+        and (item.before is not None or item.after is not None)
     ):
         logger.log_file_change(
             item.file_path,

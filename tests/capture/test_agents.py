@@ -219,7 +219,7 @@ def test_session_ids_that_are_not_valid_refs_are_made_valid(
     raw["session_id"] = "../weird session.lock"
     proc = run_cli("--ledger", str(ledger_path), "agent", "claude-code", input=json.dumps(raw))
     assert proc.returncode == 0 and proc.stderr == ""
-    from ledger.capture.githooks import session_id_from
+    from ledger.capture.sessions import session_id_from
 
     expected = session_id_from("../weird session.lock")
     assert git(ledger_path, "for-each-ref", "--format=%(refname)").strip() == (

@@ -316,7 +316,7 @@ def test_push_from_a_bare_repository(tmp_path: Path, ledger_path: Path) -> None:
     ],
 )
 def test_remote_urls_lose_their_credentials(url: str, expected: str) -> None:
-    from ledger.capture.drain import strip_credentials
+    from ledger.capture.events import strip_credentials
 
     assert strip_credentials(url) == expected
 
@@ -340,7 +340,7 @@ def test_agent_run_environment_picks_the_session(tmp_path: Path, ledger_path: Pa
 @given(st.text(max_size=300))
 def test_any_text_makes_a_valid_stable_session_id(text: str) -> None:
     from ledger._names import validate_session_id
-    from ledger.capture.githooks import session_id_from
+    from ledger.capture.sessions import session_id_from
 
     made = session_id_from(text)
     assert validate_session_id(made) == made
@@ -354,7 +354,7 @@ def test_any_text_makes_a_valid_stable_session_id(text: str) -> None:
 
 def test_session_ids_from_any_text_are_valid_and_stable() -> None:
     from ledger._names import validate_session_id
-    from ledger.capture.githooks import repo_session, session_id_from
+    from ledger.capture.sessions import repo_session, session_id_from
 
     texts = ["plain-name", "my repo", "../x", "a..b", "x.lock", ".hidden", "é/ü", "", "a" * 300]
     made = [session_id_from(t) for t in texts]
@@ -631,7 +631,7 @@ def test_a_broken_event_is_set_aside(tmp_path: Path, ledger_path: Path) -> None:
 
 
 def test_hook_scripts_ship_complete() -> None:
-    from ledger.capture.githooks import hook_sources, render_hook
+    from ledger.capture.scripts import hook_sources, render_hook
 
     assert (hook_sources() / "ledger-hook.sh").is_file()
     for name in HOOKS:

@@ -394,8 +394,8 @@ def test_in_flight_objects_survive_and_published_batches_are_consolidated(
     assert len(packs_now) == 2   # the published batch went into the new pack
     assert git(ledger_path, "cat-file", "-t", loose).strip() == "blob"
     fsck_clean(ledger_path)
-    # Once nothing can be in flight (grace 0), the unreachable ones go.
-    LogStorage(ledger_path, quiet=True, prune_grace_seconds=0).maintenance()
+    # Once nothing can be in flight (grace 0), a full repack drops the unreachable ones.
+    LogStorage(ledger_path, quiet=True, prune_grace_seconds=0).maintenance(full=True)
     assert pending not in sorted((ledger_path / "objects" / "pack").glob("*.pack"))
     assert git(ledger_path, "cat-file", "-t", loose, check=False) == ""
     fsck_clean(ledger_path)

@@ -19,6 +19,7 @@ import pytest
 from ledger import sync
 from ledger._store import LedgerStore
 from ledger.errors import SyncError
+from ledger.trust.verify import verify_ledger
 from ledger.write.logger import ChangeLogger
 from tests.conftest import fsck_clean, git, run_cli
 
@@ -206,6 +207,7 @@ def test_same_session_from_two_machines_is_kept_twice_never_overwritten(
     # A pulls: its own session stays as it was, B's arrives as a session of its own.
     pulled = sync.pull(a)
     assert pulled.created == [copy_on_central]
+    assert verify_ledger(a, accept=False).ok  # a diverged copy holds the entries of its session
     assert _refs(a, S)[S + "shared"] == a_ids[-1]
     # B pulls: A's history is kept under a name naming the remote; B's own stays.
     pulled_b = sync.pull(b)

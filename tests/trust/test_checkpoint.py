@@ -12,7 +12,8 @@ import pytest
 from ledger import ChangeLogger, ChangeType
 from ledger._layout import CHECKPOINT_REF
 from ledger.errors import CheckpointError, SigningError
-from ledger.trust.checkpoint import NAMESPACE, SIGNATURE_FILE, list_checkpoints, write_checkpoint
+from ledger.trust.checkpoint import SIGNATURE_FILE, list_checkpoints, write_checkpoint
+from ledger.trust.signing import NAMESPACE
 from ledger.trust.verify import verify_ledger
 from tests.conftest import fsck_clean, git, run_cli
 

@@ -225,7 +225,7 @@ def test_bad_rule_is_refused_before_anything_is_written(ledger_path: Path, workd
 
 def test_redaction_can_be_turned_off(ledger_path: Path, workdir: Path) -> None:
     ChangeLogger(ledger_path, session_id="s", workdir=workdir).log("deployment", "init")
-    git(ledger_path, "config", "ledger.trust.redact", "false")
+    git(ledger_path, "config", "ledger.redact", "false")
     secret = "ghp_" + rand(36)
     e = ChangeLogger(ledger_path, session_id="s", workdir=workdir).log("deployment", secret)
     assert e.description == secret

@@ -20,7 +20,8 @@ from ledger._layout import CHECKPOINT_REF
 from ledger.entry import canonical_json
 from ledger.lifecycle.storage import LogStorage
 from ledger.trust.checkpoint import write_checkpoint
-from ledger.trust.verify import VerifyReport, verify_ledger
+from ledger.trust.findings import VerifyReport
+from ledger.trust.verify import verify_ledger
 from tests.conftest import fsck_clean, git, run_cli
 
 SESSIONS = ("alpha", "beta", "gamma")

@@ -240,7 +240,7 @@ def test_entries_round_trip_through_git(
 ) -> None:
     base = tmp_path_factory.mktemp("prop")
     logger = ChangeLogger(ledger_dir=base / "l.git", session_id="s", workdir=base, durable=False)
-    logger.store.repo.config["ledger.trust.redact"] = "false"  # exactness, not secret redaction
+    logger.store.repo.config["ledger.redact"] = "false"  # exactness, not secret redaction
     try:
         plain = logger.log("agent_decision", description, metadata=meta)
         entry = logger.log_file_change(

@@ -1,4 +1,4 @@
-"""What every coding-agent adapter shares: reading events, before-state snapshots, settings.
+"""What every coding-agent adapter shares: reading events, installing, running as a hook.
 
 An adapter turns one hook event of a coding agent (JSON on stdin) into ledger entries. It
 never blocks the agent: whatever goes wrong is noted in the ledger's agent log and the
@@ -8,35 +8,29 @@ hook exits 0. Adding an agent is one small module with a subclass of :class:`Ada
 from __future__ import annotations
 
 import abc
-import base64
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import re
 import shlex
-import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger._fs import atomic_write
 from ledger._layout import AGENTS_DIR
-from ledger._store import LedgerStore
-from ledger.capture.githooks import python_path_for_hooks, session_id_from
+from ledger.capture.agents.settings import JSONDict, read_settings, remove_hooks, write_settings
+from ledger.capture.agents.snapshots import safe_name
+from ledger.capture.scripts import python_path_for_hooks
+from ledger.capture.sessions import session_id_from
 from ledger.errors import AgentEventError, AgentSettingsError, LedgerError
 from ledger.location import ensure_ledger, resolve_ledger_dir
 from ledger.write.logger import ChangeLogger
 
-PENDING_DIR = "pending"
 MAX_EVENT_BYTES = 64 * 1024 * 1024
-MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 MAX_FIELD_CHARS = 200_000  # tool outputs kept in metadata; longer ones are cut and marked
-
-JSONDict = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,109 +84,6 @@ def bounded(value: Any, limit: int = MAX_FIELD_CHARS) -> Any:
     if len(text) <= limit:
         return value
     return {"truncated": True, "json_chars": len(text), "head": text[:limit]}
-
-
-# -- before-state snapshots -------------------------------------------------------------------
-def _key(text: str) -> str:
-    if re.fullmatch(r"[A-Za-z0-9_-]{1,100}", text):
-        return text
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-class Snapshots:
-    """Before-states taken at "pre" events, keyed by session and tool call.
-
-    The content is kept (base64) in a private JSON record under
-    ``ledger-agents/pending/<agent>/<session>/<call>.json`` until the "post" event of the
-    same call takes it; it reaches git only through ``log_file_change``, redacted, never
-    as a raw blob.
-    """
-
-    def __init__(self, store: LedgerStore, agent: str) -> None:
-        self.store = store
-        self.agent = agent
-
-    def _path(self, session: str, call: str) -> Path:
-        return (
-            self.store.path
-            / AGENTS_DIR
-            / PENDING_DIR
-            / _key(self.agent)
-            / session
-            / (_key(call) + ".json")
-        )
-
-    def take(self, session: str, call: str, file_path: str) -> JSONDict:
-        """Store the file's current state and remember it for ``call``."""
-        record: JSONDict = {"file_path": file_path, "time": _now()}
-        try:
-            st = os.lstat(file_path)
-        except FileNotFoundError:
-            record["exists"] = False
-        else:
-            record["exists"] = True
-            if stat.S_ISLNK(st.st_mode):
-                data = os.fsencode(os.readlink(file_path))
-                record["symlink"] = True
-            elif not stat.S_ISREG(st.st_mode):
-                raise AgentEventError(f"{file_path} is not a regular file")
-            elif st.st_size > MAX_SNAPSHOT_BYTES:
-                data = b""
-                record["too_large"] = st.st_size
-            else:
-                with open(file_path, "rb") as fh:
-                    data = fh.read()
-            if "too_large" not in record:
-                record["data"] = base64.b64encode(data).decode("ascii")
-                record["size"] = len(data)
-        path = self._path(session, call)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(path, json.dumps(record).encode(), mode=0o600)
-        return record
-
-    def pop(self, session: str, call: str) -> JSONDict | None:
-        """The record taken for ``call`` (removed), or None when there is none."""
-        path = self._path(session, call)
-        try:
-            record: JSONDict = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            return None
-        with contextlib.suppress(OSError):
-            path.unlink()
-            path.parent.rmdir()  # only when it was the session's last pending call
-        return record
-
-    def clear(self, session: str) -> int:
-        """Drop the session's snapshots that no post event took (a denied tool call)."""
-        folder = self._path(session, "x").parent
-        count = 0
-        with contextlib.suppress(OSError):
-            for item in folder.iterdir():
-                with contextlib.suppress(OSError):
-                    item.unlink()
-                    count += 1
-            folder.rmdir()
-        return count
-
-    def content(self, record: Mapping[str, Any]) -> bytes | None:
-        """The snapshot's bytes (None when the file did not exist or was not kept)."""
-        data = record.get("data")
-        if isinstance(data, str):
-            return base64.b64decode(data)
-        blob = record.get("blob")  # a record taken by an earlier version
-        return self.store.read_blob(blob) if isinstance(blob, str) else None
-
-
-def read_current(path: str) -> bytes | None:
-    """A file's bytes now (a symlink's target for a link), None when it does not exist."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        return os.fsencode(os.readlink(path))
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 # -- the adapter ---------------------------------------------------------------------------------
@@ -305,67 +196,6 @@ class Adapter(abc.ABC):
         return path, removed
 
 
-def read_settings(path: Path) -> JSONDict:
-    """A settings file as a dict ({} when missing); AgentSettingsError if it is not JSON."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise AgentSettingsError(f"cannot read {path}: {exc.strerror}") from exc
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise AgentSettingsError(f"{path} is not valid JSON ({exc}); left as it is") from None
-    if not isinstance(data, dict):
-        raise AgentSettingsError(f"{path} does not hold a JSON object; left as it is")
-    return data
-
-
-def write_settings(path: Path, settings: JSONDict) -> None:
-    """Write a settings file atomically, two-space indented like the agents write them."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode())
-    except OSError as exc:
-        raise AgentSettingsError(f"cannot write {path}: {exc.strerror}") from exc
-
-
-def remove_hooks(settings: JSONDict, ours: Callable[[object], bool]) -> int:
-    """Drop hook commands ``ours`` recognises; drop groups and events left empty."""
-    hooks = settings.get("hooks")
-    if not isinstance(hooks, dict):
-        return 0
-    removed = 0
-    for event in list(hooks):
-        groups = hooks[event]
-        if not isinstance(groups, list):
-            continue
-        kept_groups = []
-        for group in groups:
-            inner = group.get("hooks") if isinstance(group, dict) else None
-            if not isinstance(inner, list):
-                kept_groups.append(group)
-                continue
-            kept = [h for h in inner if not (isinstance(h, dict) and ours(h.get("command")))]
-            removed += len(inner) - len(kept)
-            if kept or not inner:
-                kept_groups.append({**group, "hooks": kept})
-        if kept_groups:
-            hooks[event] = kept_groups
-        else:
-            del hooks[event]
-    if not hooks:
-        del settings["hooks"]
-    return removed
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
 # -- running an adapter as a hook --------------------------------------------------------------
 def note(ledger_dir: str | os.PathLike[str] | None, agent: str, message: str) -> None:
     """Append a line to ``ledger-agents/<agent>.log`` in the ledger (never raises)."""
@@ -373,7 +203,7 @@ def note(ledger_dir: str | os.PathLike[str] | None, agent: str, message: str) ->
         ledger = resolve_ledger_dir(ledger_dir)
         # A folder of ours in a place with no ledger yet would make it "not a ledger".
         ensure_ledger(ledger)
-        path = ledger / AGENTS_DIR / f"{_key(agent)}.log"
+        path = ledger / AGENTS_DIR / f"{safe_name(agent)}.log"
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with open(path, "a", encoding="utf-8") as fh:

@@ -14,14 +14,13 @@ from typing import Any
 
 from ledger.capture.agents.base import (
     Adapter,
-    JSONDict,
     Outcome,
-    Snapshots,
     bounded,
     note,
-    read_current,
     text_field,
 )
+from ledger.capture.agents.settings import JSONDict
+from ledger.capture.agents.snapshots import Snapshots, read_current
 from ledger.errors import AgentEventError
 from ledger.types import ChangeType, LogLevel
 
@@ -60,6 +59,39 @@ def _mcp_endpoint(tool: str) -> str:
 def _exit_code(error: str) -> int:
     found = re.search(r"[Ee]xit code:?\s*(-?\d+)", error)
     return int(found.group(1)) if found else 1
+
+
+def _before_state(
+    event: JSONDict, snaps: Snapshots, record: JSONDict | None, meta: dict[str, Any]
+) -> tuple[bytes | None, bool]:
+    """The file's state before the tool ran, and whether it is known (``before_from`` in meta).
+
+    The PreToolUse snapshot is best; without one the tool's response may hold the original.
+    """
+    if record is not None:
+        meta["before_from"] = "snapshot"
+        before = snaps.content(record) if record.get("exists") else None
+        # Existed but no content: too large to keep, or the blob is gone.
+        return before, not (record.get("exists") and before is None)
+    response = event.get("tool_response")
+    original = response.get("originalFile") if isinstance(response, dict) else None
+    kind = response.get("type") if isinstance(response, dict) else None
+    if isinstance(original, str):
+        meta["before_from"] = "tool_response"
+        return original.encode("utf-8"), True
+    if kind == "create":
+        meta["before_from"] = "tool_response"
+        return None, True
+    meta["before_from"] = "unknown (no PreToolUse snapshot)"
+    return None, False
+
+
+def _change_type(before: bytes | None, known_before: bool, after: bytes | None) -> ChangeType:
+    if before is None and known_before:
+        return ChangeType.FILE_CREATE
+    if after is None:
+        return ChangeType.FILE_DELETE
+    return ChangeType.FILE_UPDATE
 
 
 class ClaudeCode(Adapter):
@@ -183,24 +215,7 @@ class ClaudeCode(Adapter):
         snaps = Snapshots(logger.store, self.name)
         record = snaps.pop(session, self._call(event)) if logger.store.exists else None
         meta = self._common(event)
-        before: bytes | None
-        known_before = True
-        if record is not None:
-            before = snaps.content(record) if record.get("exists") else None
-            if record.get("exists") and before is None:
-                known_before = False  # too large to keep, or the blob is gone
-            meta["before_from"] = "snapshot"
-        else:
-            response = event.get("tool_response")
-            original = response.get("originalFile") if isinstance(response, dict) else None
-            kind = response.get("type") if isinstance(response, dict) else None
-            if isinstance(original, str):
-                before, meta["before_from"] = original.encode("utf-8"), "tool_response"
-            elif kind == "create":
-                before, meta["before_from"] = None, "tool_response"
-            else:
-                before, known_before = None, False
-                meta["before_from"] = "unknown (no PreToolUse snapshot)"
+        before, known_before = _before_state(event, snaps, record, meta)
         after = read_current(path)
         if failed:
             meta["error"] = bounded(self.error_of(event))
@@ -215,12 +230,7 @@ class ClaudeCode(Adapter):
         for key in ("old_string", "new_string", "replace_all", "edits", "cell_id", "edit_mode"):
             if key in tool_input:
                 meta[key] = bounded(tool_input[key], 20_000)
-        if before is None and known_before:
-            ctype = ChangeType.FILE_CREATE
-        elif after is None:
-            ctype = ChangeType.FILE_DELETE
-        else:
-            ctype = ChangeType.FILE_UPDATE
+        ctype = _change_type(before, known_before, after)
         verb = {ChangeType.FILE_CREATE: "Created", ChangeType.FILE_DELETE: "Deleted"}.get(
             ctype, "Updated"
         )

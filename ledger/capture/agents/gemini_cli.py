@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ledger.capture.agents.base import JSONDict
 from ledger.capture.agents.claude_code import ClaudeCode, _mcp_endpoint
+from ledger.capture.agents.settings import JSONDict
 
 FILE_TOOLS = ("write_file", "replace")
 SHELL = "run_shell_command"

@@ -1,0 +1,107 @@
+"""Routine packing that costs what was added: new objects into a pack, packs rolled up
+geometrically.
+
+Packs sorted by object count must each hold at least twice as many objects as all the
+smaller ones together; the smallest packs that break this, with every loose object, are
+rolled into one new pack by ``git pack-objects --stdin-packs --unpacked`` (objects are read
+from those packs only; the big packs are never rewritten). The number of packs stays
+logarithmic in the number of objects. A full repack (every reachable object into one pack,
+unreachable ones dropped) stays available, and runs by itself once the sessions retired
+since the last one add up to half the packed bytes, so that archived sessions leave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from ledger._git import run_git
+from ledger._layout import MAINTENANCE_STATE
+from ledger.lifecycle.usage import loose_dirs
+
+FACTOR = 2
+RETIRED_SHARE = 0.5  # a full repack once retired bytes reach this share of the packs
+
+
+def object_count(idx: Path) -> int:
+    """The number of objects in a pack, from its v2 index's fan-out table (0 if unreadable)."""
+    try:
+        with open(idx, "rb") as f:
+            head = f.read(8 + 256 * 4)
+    except OSError:
+        return 0
+    if len(head) < 8 + 1024 or head[:8] != b"\xfftOc\x00\x00\x00\x02":
+        return 0
+    return int.from_bytes(head[-4:], "big")
+
+
+def rollup(counts: Mapping[str, int], loose: int = 0, factor: int = FACTOR) -> list[str]:
+    """The packs to roll into one (with ``loose`` loose objects) so that the packs keep a
+    geometric progression.
+
+    Packs sorted by object count, smallest first: the split is after the last pack that is
+    not ``factor`` times larger than the one before it; packs above the split that are not
+    ``factor`` times larger than everything rolled up so far (loose objects included) join
+    the roll-up.
+    """
+    ordered = sorted(counts, key=lambda name: (counts[name], name))
+    split = 0
+    for i in range(len(ordered) - 1, 0, -1):
+        if counts[ordered[i]] < factor * counts[ordered[i - 1]]:
+            split = i + 1
+            break
+    total = sum(counts[name] for name in ordered[:split]) + loose
+    for name in ordered[split:]:
+        if counts[name] >= factor * total:
+            break
+        split += 1
+        total += counts[name]
+    return ordered[:split]
+
+
+def count_loose(ledger: Path) -> int:
+    """How many loose object files there are."""
+    n = 0
+    for folder in loose_dirs(ledger):
+        with contextlib.suppress(FileNotFoundError), os.scandir(folder) as it:
+            n += sum(1 for item in it if len(item.name) == 38)
+    return n
+
+
+def pack_geometric(ledger: Path, pack_dir: Path, packs: list[str]) -> tuple[set[str], set[str]]:
+    """Roll the packs that break the progression, with the loose objects, into one pack.
+
+    ``packs`` are the candidates (kept packs are left out by the caller). Returns (packs
+    made, packs rolled up); both are empty when there is nothing to do.
+    """
+    counts = {name: object_count((pack_dir / name).with_suffix(".idx")) for name in packs}
+    loose = count_loose(ledger)
+    rolled = rollup(counts, loose)
+    if not loose and len(rolled) < 2:
+        return set(), set()
+    lines = [*rolled, *("^" + name for name in sorted(set(counts) - set(rolled)))]
+    args = ["pack-objects", "--stdin-packs", "--delta-base-offset", "--non-empty", "-q"]
+    if loose:
+        args.append("--unpacked")
+    out = run_git(ledger, *args, str(pack_dir / "pack"), input="\n".join(lines) + "\n").stdout
+    made = {f"pack-{line.strip()}.pack" for line in out.split() if line.strip()}
+    return made, set(rolled) - made
+
+
+def retired_bytes(ledger: Path) -> int:
+    """The bundle bytes retired since the last full repack."""
+    try:
+        return int(json.loads((ledger / MAINTENANCE_STATE).read_text()).get("retired_bytes", 0))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return 0
+
+
+def full_repack_due(ledger: Path, pack_dir: Path, ours: Mapping[str, int]) -> bool:
+    """True when retired sessions are worth a full repack, or maintenance never packed."""
+    sizes = [p.stat().st_size for p in pack_dir.glob("pack-*.pack")]
+    if not sizes or not any((pack_dir / name).exists() for name in ours):
+        return True
+    return retired_bytes(ledger) >= RETIRED_SHARE * sum(sizes)
