@@ -255,6 +255,7 @@ class LogQuery:
         format: str = "json",
         *,
         fsck: bool = True,
+        verify: bool = False,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         """An audit of what happened between two dates, as a plain dict.
@@ -267,12 +268,15 @@ class LogQuery:
             output_file: where to write the report.
             format: ``json`` or ``markdown`` for the file.
             fsck: run ``git fsck`` for the integrity section.
+            verify: add ``git ledger verify``'s result (checkpoints, signatures, problems)
+                to the integrity section as ``integrity.verify``.
             progress: called with (sessions read, sessions to read).
         """
         from ledger.reports.audit import generate_audit_report
 
         return generate_audit_report(
-            self, start_date, end_date, output_file, format, fsck=fsck, progress=progress
+            self, start_date, end_date, output_file, format, fsck=fsck, verify=verify,
+            progress=progress,
         )
 
     def analyze_patterns(
