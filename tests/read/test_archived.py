@@ -131,7 +131,7 @@ def test_cli_session_show_and_live_only(ledger_path: Path, workdir: Path) -> Non
     old_ids, _new_ids, _ = _archive(ledger_path, workdir)
     proc = run_cli("--ledger", str(ledger_path), "session", "old-session", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == old_ids
+    assert [row["id"] for row in json.loads(proc.stdout)] == old_ids
     proc = run_cli("--ledger", str(ledger_path), "show", old_ids[2][:12], "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["id"] == old_ids[2]
