@@ -41,8 +41,9 @@ def events(report: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
     """(time, kind, pill class, who, what) of the events people care about, oldest first.
 
     Each failure appears once (an error-level command is one "failed command" row, not
-    also an "error" row, and a critical deployment one "critical" row); deployments, configuration changes and undo (restore, revert)
-    are listed; session starts and ends are not events.
+    also an "error" row, and a critical deployment one "critical" row); deployments,
+    configuration changes and undo (restore, revert) are listed; session starts and ends
+    are not events.
     """
     rows: list[tuple[str, str, str, str, str]] = []
     seen: set[str] = set()
