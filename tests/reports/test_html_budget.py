@@ -143,3 +143,29 @@ def test_big_page_renders_in_headless_chromium(big: tuple[Path, Path], tmp_path:
         )
     assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def test_undo_is_on_the_timeline_and_markdown_reads_as_words(tmp_path: Path):
+    ledger, work = tmp_path / "ledger.git", tmp_path / "work"
+    work.mkdir()
+    logger = ChangeLogger(ledger, agent_id="a", session_id="edit", workdir=work)
+    (work / "app.py").write_text("one\n")
+    created = logger.log_file_change("app.py", ChangeType.FILE_CREATE, None, "one\n")
+    (work / "app.py").write_text("two\n")
+    logger.log_file_change("app.py", ChangeType.FILE_UPDATE, "one\n", "two\n")
+    undo = run_cli("--ledger", str(ledger), "restore", created.id[:12], "--after",
+                   "--workdir", str(work))
+    assert undo.returncode == 0, undo.stderr
+    assert (work / "app.py").read_text() == "one\n"
+    page = tmp_path / "a.html"
+    assert run_cli("--ledger", str(ledger), "audit", "--since", "1h", "-o", str(page),
+                   "--no-fsck").returncode == 0
+    timeline = re.search(r'id="timeline">(.*?)</section>', page.read_text(), re.S)
+    assert timeline is not None and ">restore<" in timeline.group(1)
+    md = run_cli("--ledger", str(ledger), "audit", "--since", "1h", "-o", "-",
+                 "--format", "markdown", "--no-fsck").stdout
+    assert "| Entries | 3 |" in md and "total_entries" not in md
+    by_name = tmp_path / "week.md"  # the format follows the extension
+    assert run_cli("--ledger", str(ledger), "audit", "--since", "1h", "-o", str(by_name),
+                   "--no-fsck").returncode == 0
+    assert by_name.read_text().startswith("# Audit report")
