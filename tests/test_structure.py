@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "ledger.errors": 0,
     "ledger.types": 1,
     "ledger._layout": 1,
+    "ledger._words": 1,
     "ledger._resources": 1,
     "ledger.entry": 2,
     "ledger.dates": 2,

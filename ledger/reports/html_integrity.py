@@ -54,8 +54,8 @@ def _statement(v: Mapping[str, Any] | None, fsck: Mapping[str, Any] | None) -> t
         if fsck.get("ok"):
             return True, ("git fsck found no problems (checkpoints and signatures were not "
                           "checked: run git ledger verify).")
-        return False, ("git fsck reported problems: run git ledger verify for what they "
-                       "concern.")
+        return False, ("git fsck reported problems: this ledger must not be trusted until "
+                       "they are explained (git ledger verify says what they concern).")
     return True, ("The ledger was not verified for this report; run git ledger verify. The "
                   "session tips below identify each session's complete history.")
 
