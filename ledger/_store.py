@@ -34,6 +34,7 @@ from ledger.errors import (
     AmbiguousEntryError,
     ConcurrentUpdateError,
     EntryNotFoundError,
+    InvalidEntryIdError,
     LedgerError,
     LockTimeoutError,
     StorageError,
@@ -288,7 +289,7 @@ class LedgerStore:
         """
         text = id_or_prefix.strip().lower()
         if len(text) < 7 or any(c not in "0123456789abcdef" for c in text):
-            raise EntryNotFoundError(
+            raise InvalidEntryIdError(
                 f"{id_or_prefix!r} is not an entry id (7 to 40 hexadecimal digits)"
             )
         repo = self.repo

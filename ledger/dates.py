@@ -1,4 +1,5 @@
-"""Dates for queries: absolute (``2025-11-05``, ISO times) and relative (``2h``, ``7d``).
+"""Dates for queries: absolute (``2025-11-05``, ISO times) and relative (``2h``, ``7d``,
+and git's ``2 weeks ago``, ``2.weeks.ago``, ``yesterday``).
 
 Naive values are local time; everything returned is timezone-aware UTC.
 """
@@ -12,6 +13,18 @@ from ledger.errors import InvalidDateError
 
 _RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_AGO = re.compile(
+    r"(\d+|an?|one)[\s.]+(second|minute|hour|day|week|month|year)s?[\s.]+ago"
+)
+_AGO_UNITS = {
+    "second": dt.timedelta(seconds=1),
+    "minute": dt.timedelta(minutes=1),
+    "hour": dt.timedelta(hours=1),
+    "day": dt.timedelta(days=1),
+    "week": dt.timedelta(weeks=1),
+    "month": dt.timedelta(days=30),  # as git counts a month back
+    "year": dt.timedelta(days=365),
+}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -54,16 +67,29 @@ def _day(day: dt.date, end: bool) -> dt.datetime:
 
 
 def parse_date(text: str, *, end: bool = False, now: dt.datetime | None = None) -> dt.datetime:
-    """Parse ``YYYY-MM-DD``, an ISO 8601 time, ``now``, or an age such as ``2h``/``7d``/``30m``.
+    """Parse ``YYYY-MM-DD``, an ISO 8601 time, ``now``, or an age.
 
-    A bare day is local midnight, or with ``end`` the end of that day. An age counts back from
+    Ages are short (``30m``, ``2h``, ``7d``, ``2w``) or git's (``2 weeks ago``,
+    ``3.days.ago``, ``yesterday``, ``today``). A bare day is local midnight, or with ``end``
+    the end of that day; ``yesterday`` and ``today`` are days too. An age counts back from
     ``now``. Raises InvalidDateError for anything else.
     """
     raw = text.strip()
     current = to_utc(now) if now is not None else dt.datetime.now(dt.UTC)
-    if raw.lower() == "now":
+    lowered = raw.lower()
+    if lowered == "now":
         return current
-    match = _RELATIVE.fullmatch(raw.lower())
+    if lowered in ("today", "yesterday"):
+        local = current.astimezone().date()
+        return _day(local - dt.timedelta(days=1 if lowered == "yesterday" else 0), end)
+    ago = _AGO.fullmatch(lowered)
+    if ago:
+        count = 1 if ago.group(1) in ("a", "an", "one") else int(ago.group(1))
+        try:
+            return current - count * _AGO_UNITS[ago.group(2)]
+        except OverflowError:
+            raise InvalidDateError(f"date {text!r} is too far back") from None
+    match = _RELATIVE.fullmatch(lowered)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         try:
@@ -79,8 +105,8 @@ def parse_date(text: str, *, end: bool = False, now: dt.datetime | None = None) 
         value = dt.datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
         raise InvalidDateError(
-            f"invalid date {text!r}: use YYYY-MM-DD, an ISO time (2025-11-05T17:30:00Z) "
-            "or an age such as 30m, 2h, 7d, 2w"
+            f"invalid date {text!r}: use YYYY-MM-DD, an ISO time (2025-11-05T17:30:00Z), "
+            "an age such as 30m, 2h, 7d, '2 weeks ago', or yesterday"
         ) from None
     return to_utc(value)
 

@@ -20,7 +20,8 @@ LedgerError
 │   │   ├── RedactionConfigError   a redaction rule in the ledger's config that cannot be used
 │   │   ├── InvalidRemoteError     an unknown or invalid remote name, or a URL holding a password
 │   │   ├── InvalidDateError       a date or age a query cannot read
-│   │   └── ImportFormatError      a file not in the JSON log format of the original change logger
+│   │   ├── ImportFormatError      a file not in the JSON log format of the original change logger
+│   │   └── InvalidEntryIdError    text that cannot be an entry id (also an EntryNotFoundError)
 │   └── AmbiguousEntryError (KeyError) a prefix that names more than one entry
 ├── NotFoundError              nothing there by that name
 │   ├── LedgerNotFoundError    no ledger exists there yet (reads never create one)
@@ -133,6 +134,16 @@ class EntryNotFoundError(NotFoundError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; we want a plain sentence
         return str(self.args[0]) if self.args else "entry not found"
+
+
+class InvalidEntryIdError(InvalidInputError, EntryNotFoundError):
+    """Text that cannot be an entry id at all (not 7 to 40 hex digits): a typo, exit 2.
+
+    Also an EntryNotFoundError, so code that catches "no such entry" still catches it.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "not an entry id"
 
 
 class SessionNotFoundError(NotFoundError, KeyError):

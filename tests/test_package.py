@@ -50,6 +50,7 @@ PUBLIC = [
     "IntegrityError",
     "InvalidAgentIdError",
     "InvalidDateError",
+    "InvalidEntryIdError",
     "InvalidInputError",
     "InvalidMetadataError",
     "InvalidPathError",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ledger"
-MAX_MODULE_LINES = 460  # read/query.py (457) is next to split: its session rows and totals
+MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 70
 
 # Module-name prefixes by layer, bottom (0) to top. The longest matching prefix wins.
@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "ledger.errors": 0,
     "ledger.types": 1,
     "ledger._layout": 1,
+    "ledger._words": 1,
     "ledger._resources": 1,
     "ledger.entry": 2,
     "ledger.dates": 2,

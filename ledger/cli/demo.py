@@ -6,6 +6,7 @@ import shlex
 
 import click
 
+from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_table, style
 from ledger.demo import run_demo
 
@@ -23,7 +24,7 @@ def demo_cmd(ctx: click.Context) -> None:
       git ledger demo
     """
     logger, entries = run_demo(ledger_dir(ctx))
-    click.echo(f"Recorded {len(entries)} entries in session {logger.session_id}")
+    click.echo(f"Recorded {plural(len(entries), 'entry')} in session {logger.session_id}")
     click.echo(f"Ledger: {logger.ledger_dir}\n")
     print_table(
         ["ID", "TYPE", "LEVEL", "DESCRIPTION"],

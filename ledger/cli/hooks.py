@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ledger._words import plural
 from ledger.capture import githooks as hooks_lib
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
 
@@ -145,7 +146,7 @@ def drain_cmd(
 
 def _drain_sentence(report: Any) -> str:
     return (
-        f"recorded {report.events} events as {report.entries} entries; "
+        f"recorded {plural(report.events, 'event')} as {plural(report.entries, 'entry')}; "
         f"kept {report.kept}, set aside {report.failed}"
         + ("; another drainer is running" if report.busy else "")
     )

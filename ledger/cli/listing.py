@@ -10,13 +10,18 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import ledger_dir, print_json_lines, print_table, progress_bar, style
+from ledger.cli.common import ledger_dir, print_json_array, print_table, progress_bar, style
 from ledger.cli.options import live_only
+from ledger.cli.output import use_pager
 from ledger.entry import Entry
 from ledger.read.query import LogQuery
 from ledger.types import LogLevel
 
 NOTHING_FOUND = 1
+ROW_COLOURS: dict[str, dict[str, Any]] = {
+    "error": {"fg": "red"},
+    "critical": {"fg": "magenta", "bold": True},
+}
 
 
 def open_query(ctx: click.Context) -> LogQuery:
@@ -44,14 +49,20 @@ def _level(level: LogLevel) -> str:
 
 
 def _summary(entry: Entry) -> str:
-    text = " ".join(entry.description.split())
-    return text if len(text) <= 80 else text[:79] + "…"
+    return " ".join(entry.description.split())  # the table cuts it to the terminal
 
 
-def _entry_rows(entries: Sequence[Entry], with_session: bool = True) -> list[list[Any]]:
+def entry_id(entry: Entry, full: bool) -> str:
+    """The id as listings print it: 12 characters, all 40 with ``--full``."""
+    return entry.id if full else entry.short_id
+
+
+def _entry_rows(
+    entries: Sequence[Entry], with_session: bool = True, full: bool = False
+) -> list[list[Any]]:
     rows = []
     for e in entries:
-        row = [when(e.timestamp), e.short_id]
+        row = [when(e.timestamp), entry_id(e, full)]
         if with_session:
             row += [e.session_id, e.agent_id]
         row += [e.change_type.value, e.level.value, _summary(e)]
@@ -59,10 +70,10 @@ def _entry_rows(entries: Sequence[Entry], with_session: bool = True) -> list[lis
     return rows
 
 
-def print_verbose(q: LogQuery, entry: Entry, *, diff: bool = False) -> None:
+def print_verbose(q: LogQuery, entry: Entry, *, diff: bool = False, full: bool = True) -> None:
     """Every field of one entry, and with ``diff`` the diff of its file change."""
     click.echo(
-        style(entry.id, fg="yellow")
+        style(entry_id(entry, full), fg="yellow")
         + f"  {when(entry.timestamp)}  {entry.change_type.value}  {_level(entry.level)}"
     )
     click.echo(f"  session: {entry.session_id}  agent: {entry.agent_id}")
@@ -72,7 +83,8 @@ def print_verbose(q: LogQuery, entry: Entry, *, diff: bool = False) -> None:
         click.echo(f"  file: {entry.file_path}{drift}")
         click.echo(f"  hashes: {entry.file_hash_before or '-'} -> {entry.file_hash_after or '-'}")
     if entry.metadata:
-        click.echo("  metadata: " + json.dumps(entry.metadata, ensure_ascii=False, sort_keys=True))
+        text = json.dumps(entry.metadata, ensure_ascii=False, sort_keys=True, indent=2)
+        click.echo("  metadata: " + text.replace("\n", "\n  "))
     if diff:
         text = q.get_diff(entry)
         if text:
@@ -96,6 +108,10 @@ def _colour_diff(text: str) -> str:
     return "".join(out)
 
 
+def _row_style(row: Sequence[str]) -> dict[str, Any]:
+    return ROW_COLOURS.get(row[-2], {})  # LEVEL is the column before DESCRIPTION
+
+
 def listing(
     ctx: click.Context,
     q: LogQuery,
@@ -105,20 +121,27 @@ def listing(
     *,
     with_session: bool = True,
     diff: bool = False,
+    full: bool = False,
+    nothing: str = "No entries found.",
 ) -> None:
-    """Show entries as JSON lines, verbose blocks or a table; exit 1 when there is none."""
+    """Show entries as a JSON array, verbose blocks or a table; exit 1 when there is none.
+
+    Long output on a terminal goes through the pager.
+    """
     if as_json:
-        print_json_lines(e.to_dict() for e in entries)
+        print_json_array(e.to_dict() for e in entries)
     elif verbose:
+        use_pager(ctx)
         for e in entries:
-            print_verbose(q, e, diff=diff)
+            print_verbose(q, e, diff=diff, full=full)
     elif entries:
+        use_pager(ctx)
         headers = ["TIME", "ID"]
         if with_session:
             headers += ["SESSION", "AGENT"]
         headers += ["TYPE", "LEVEL", "DESCRIPTION"]
-        print_table(headers, _entry_rows(entries, with_session))
+        print_table(headers, _entry_rows(entries, with_session, full), row_style=_row_style)
     if not entries:
         if not as_json:
-            click.echo("No entries found.", err=True)
+            click.echo(nothing, err=True)
         ctx.exit(NOTHING_FOUND)

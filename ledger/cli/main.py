@@ -15,6 +15,7 @@ from ledger import __version__
 from ledger.capture import drain
 from ledger.cli import (
     agents,
+    completion,
     demo,
     hooks,
     importing,
@@ -34,6 +35,8 @@ Examples:
   git ledger demo                      record a scripted agent session
   git ledger recent --hours 24         what agents did today
   git ledger --ledger ./l.git sessions list the sessions of another ledger
+  git ledger export - | jq '.[0]'      entries as JSON on standard output
+  eval "$(git ledger completion bash)" tab completion in this shell
 """
 
 
@@ -63,6 +66,9 @@ class LedgerGroup(click.Group):
         except LedgerError as exc:
             click.echo(f"git-ledger: error: {exc}", err=True)
             sys.exit(exit_code(exc))
+        except BrokenPipeError:  # the reader (head, a pager) stopped early: not an error
+            _quiet_stdout()
+            sys.exit(0)
         except click.UsageError as exc:  # an unknown command, a bad option or argument
             usage_error(exc)
 
@@ -75,6 +81,15 @@ def usage_error(exc: click.UsageError) -> NoReturn:
     message = exc.format_message().rstrip(".")
     click.echo(f"git-ledger: error: {message} (see '{where} -h')", err=True)
     sys.exit(exc.exit_code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit does not fail flushing a closed pipe."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def exit_code(exc: LedgerError) -> int:
@@ -97,31 +112,28 @@ def exit_code(exc: LedgerError) -> int:
     help="Ledger repository (default: $GIT_LEDGER_DIR, git config ledger.dir, "
     "~/.local/share/git-ledger/ledger.git).",
 )
+@click.option(
+    "--no-pager",
+    is_flag=True,
+    envvar="GIT_LEDGER_NO_PAGER",
+    help="Never page output (default: long output on a terminal goes through "
+    "$GIT_LEDGER_PAGER, $PAGER or less -FRX).",
+)
 @click.version_option(__version__, prog_name="git-ledger")
 @click.pass_context
-def main(ctx: click.Context, ledger_dir: str | None) -> None:
+def main(ctx: click.Context, ledger_dir: str | None, no_pager: bool) -> None:
     """git-ledger: a git-native change ledger for AI agents.
 
     Every action an agent records is a commit on refs/heads/sessions/<session> of a bare
     repository, so plain git log and git show read the ledger too.
     """
-    ctx.obj = {"ledger_dir": ledger_dir}
+    ctx.obj = {"ledger_dir": ledger_dir, "no_pager": no_pager}
     if ctx.invoked_subcommand != "hooks":
         drain.start_if_pending(ledger_dir)  # events a git hook queued and nobody recorded
 
 
 for _module in (
-    write,
-    demo,
-    read,
-    reports,
-    importing,
-    storage,
-    metrics,
-    hooks,
-    agents,
-    trust,
-    sync,
-    undo,
+    write, demo, read, reports, importing, storage, metrics, hooks, agents, trust, sync, undo,
+    completion,
 ):
     _module.register(main)

@@ -9,7 +9,15 @@ import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
 from ledger.errors import InvalidInputError
-from ledger.metrics import DEFAULT_PATH, HEALTH_CODES, HEALTH_PATH, TOP_FILES_PATH, LogMetrics
+from ledger.metrics import (
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    HEALTH_CODES,
+    HEALTH_PATH,
+    STANDARD_PATH,
+    TOP_FILES_PATH,
+    LogMetrics,
+)
 from ledger.metrics import make_server as _make_server
 
 _COLOURS = {"healthy": "green", "warning": "yellow", "critical": "red"}
@@ -21,7 +29,7 @@ def metrics_group() -> None:
 
     \b
     Example:
-      git ledger metrics serve --port 9090
+      git ledger metrics serve
       git ledger metrics export /var/lib/node_exporter/textfile/git_ledger.prom
       git ledger metrics health
     """
@@ -29,22 +37,14 @@ def metrics_group() -> None:
 
 @metrics_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=click.IntRange(0, 65535), default=9090, show_default=True)
-@click.option("--path", default=DEFAULT_PATH, show_default=True, help="The scrape path.")
-@click.option(
-    "--max-storage-mb",
-    type=float,
-    default=500,
-    show_default=True,
-    help="Storage budget that usage is measured against.",
-)
-@click.option(
-    "--window-hours",
-    type=float,
-    default=24,
-    show_default=True,
-    help="Window of the rate and error-ratio gauges.",
-)
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--path", default=DEFAULT_PATH, show_default=True,
+              help="The scrape path (/metrics is always served too).")
+@click.option("--max-storage-mb", type=float, default=500, show_default=True,
+              help="Storage budget that usage is measured against.")
+@click.option("--window-hours", type=float, default=24, show_default=True,
+              help="Window of the rate and error-ratio gauges.")
 @click.pass_context
 def serve_cmd(
     ctx: click.Context, host: str, port: int, path: str, max_storage_mb: float, window_hours: float
@@ -56,7 +56,7 @@ def serve_cmd(
 
     \b
     Example:
-      git ledger metrics serve --port 9090 --path /metrics/agent_logs
+      git ledger metrics serve              # http://127.0.0.1:10058/metrics
     """
     metrics = LogMetrics(ledger_dir(ctx), max_storage_mb=max_storage_mb, window_hours=window_hours)
     metrics.store.repo  # noqa: B018  (a missing ledger fails now, not at the first scrape)
@@ -65,10 +65,8 @@ def serve_cmd(
     except OSError as exc:
         raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     bound = server.server_address[1]
-    click.echo(
-        f"Serving http://{host}:{bound}{path} (also {TOP_FILES_PATH}, {HEALTH_PATH}); Ctrl-C stops",
-        err=True,
-    )
+    click.echo(f"Serving http://{host}:{bound}{path} (also {STANDARD_PATH}, {TOP_FILES_PATH}, "
+               f"{HEALTH_PATH}); Ctrl-C stops", err=True)
     _serve_until_interrupted(server)
 
 

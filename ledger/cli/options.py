@@ -20,7 +20,23 @@ LEVELS = [v.value for v in LogLevel]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines for programs.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="A JSON array for programs ([] when empty)."
+)
+full_option = click.option("--full", is_flag=True, help="Full 40-character entry ids.")
+DATE_FORMS = "YYYY-MM-DD, an ISO time, an age (2h, 7d) or git's forms ('2 weeks ago')"
+
+
+def since_option(help_text: str = "From this time") -> Callable[[F], F]:
+    """``--since`` (alias ``--start-date``), read like git log's."""
+    return click.option("--since", "--start-date", "start_date", callback=date_callback(),
+                        metavar="DATE", help=f"{help_text}: {DATE_FORMS}.")
+
+
+def until_option(help_text: str = "Up to this time") -> Callable[[F], F]:
+    """``--until`` (alias ``--end-date``); a bare day includes the whole day."""
+    return click.option("--until", "--end-date", "end_date", callback=date_callback(end=True),
+                        metavar="DATE", help=f"{help_text} (a bare day includes all of it).")
 verbose_option = click.option(
     "--verbose", "-v", is_flag=True, help="Every field of each entry, not a table row."
 )
@@ -68,35 +84,15 @@ def parse_period(start: str, end: str | None) -> tuple[dt.datetime, dt.datetime 
 
 
 _FILTERS = [
-    click.option(
-        "--type",
-        "types",
-        type=click.Choice(TYPES),
-        multiple=True,
-        help="Change type (repeatable; any of them matches).",
-    ),
-    click.option(
-        "--file", "file_path", metavar="PATH", help="A file, or a folder prefix like api/."
-    ),
-    click.option(
-        "--text",
-        "search_text",
-        metavar="TEXT",
-        help="Case-insensitive text in the description, command, output, decision, "
-        "reasoning, endpoint or any metadata value.",
-    ),
-    click.option(
-        "--start-date",
-        callback=date_callback(),
-        metavar="DATE",
-        help="From this time: YYYY-MM-DD, an ISO time, or an age (2h, 7d, 30m).",
-    ),
-    click.option(
-        "--end-date",
-        callback=date_callback(end=True),
-        metavar="DATE",
-        help="Up to this time (a bare day includes the whole day).",
-    ),
+    click.option("--type", "types", type=click.Choice(TYPES), multiple=True,
+                 help="Change type (repeatable; any of them matches)."),
+    click.option("--file", "file_path", metavar="PATH",
+                 help="A file, or a folder prefix like api/."),
+    click.option("--text", "search_text", metavar="TEXT",
+                 help="Case-insensitive text in the description, command, output, decision, "
+                 "reasoning, endpoint or any metadata value."),
+    since_option(),
+    until_option(),
     click.option("--session", "session_id", metavar="ID", help="Only this session."),
     click.option("--agent", "agent_id", metavar="NAME", help="Only this agent."),
     click.option(

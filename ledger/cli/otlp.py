@@ -11,9 +11,16 @@ import click
 from ledger.lifecycle.storage import LogStorage
 
 
-def wants_otlp(output_file: str | None, endpoint: str | None, follow: bool) -> bool:
-    """True when ``export`` should stream or send OTLP rather than write a file."""
-    return endpoint is not None or follow or output_file in (None, "-")
+def wants_otlp(
+    output_file: str | None, endpoint: str | None, follow: bool, fmt: str = "otlp"
+) -> bool:
+    """True when ``export`` should stream or send OTLP rather than write a file.
+
+    ``-`` in any other format is plain standard output (``git ledger export - | jq``).
+    """
+    if endpoint is not None or follow or output_file is None:
+        return True
+    return output_file == "-" and fmt == "otlp"
 
 
 def run_otlp(

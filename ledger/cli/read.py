@@ -8,47 +8,79 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import print_json_lines, print_table
+from ledger._words import plural
+from ledger.cli.common import print_json_array, print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
 from ledger.cli.options import (
     Hours,
     entry_filters,
     filters,
+    full_option,
     json_option,
     live_only_option,
+    since_option,
+    until_option,
     verbose_option,
 )
+from ledger.cli.output import use_pager
+from ledger.errors import SessionNotFoundError
 
 
 @click.command("recent")
-@click.option("--hours", type=Hours(), default=24, show_default=True)
+@click.option("--hours", type=Hours(), default=24, show_default=True,
+              help="How far back (the same as --since Nh).")
+@since_option("From this time instead of --hours")
+@until_option()
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @verbose_option
+@full_option
 @json_option
 @live_only_option
 @click.pass_context
-def recent_cmd(ctx: click.Context, hours: float, limit: int, verbose: bool, as_json: bool) -> None:
-    """Show the newest entries of the last HOURS hours, newest first.
+def recent_cmd(
+    ctx: click.Context,
+    hours: float,
+    start_date: dt.datetime | None,
+    end_date: dt.datetime | None,
+    limit: int,
+    verbose: bool,
+    full: bool,
+    as_json: bool,
+) -> None:
+    """Show the newest entries of the last HOURS hours (or --since), newest first.
 
     Exits 1 when there is none.
 
     \b
     Example:
       git ledger recent --hours 24 --limit 50
+      git ledger recent --since "2 days ago" --until yesterday
     """
     q = open_query(ctx)
-    listing(ctx, q, q.get_recent_changes(hours=hours, limit=limit), as_json, verbose)
+    if start_date is None and end_date is None:
+        entries = q.get_recent_changes(hours=hours, limit=limit)
+    else:
+        since = start_date or dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
+        entries = q.query(start_date=since, end_date=end_date, limit=limit)
+    listing(ctx, q, entries, as_json, verbose, full=full)
 
 
 @click.command("search")
 @entry_filters
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @verbose_option
+@full_option
 @json_option
 @live_only_option
 @click.pass_context
 def search_cmd(
-    ctx: click.Context, /, limit: int, verbose: bool, as_json: bool, **filter_options: Any
+    ctx: click.Context,
+    /,
+    limit: int,
+    verbose: bool,
+    full: bool,
+    as_json: bool,
+    **filter_options: Any,
 ) -> None:
     """Find entries matching every filter given, newest first.
 
@@ -57,19 +89,24 @@ def search_cmd(
     \b
     Example:
       git ledger search --type file_update --type file_create --file api/ \\
-          --text database --start-date 2025-11-01 --end-date 2025-11-05 --limit 20
+          --text database --since 2025-11-01 --until 2025-11-05 --limit 20
+      git ledger search --level error --since "2 weeks ago" --json | jq '.[].id'
     """
     q = open_query(ctx)
-    listing(ctx, q, q.query(**filters(**filter_options), limit=limit), as_json, verbose)
+    entries = q.query(**filters(**filter_options), limit=limit)
+    listing(ctx, q, entries, as_json, verbose, full=full)
 
 
 @click.command("file-history")
 @click.argument("path")
 @click.option("--verbose", "-v", is_flag=True, help="Each step in full, with its diff.")
+@full_option
 @json_option
 @live_only_option
 @click.pass_context
-def file_history_cmd(ctx: click.Context, path: str, verbose: bool, as_json: bool) -> None:
+def file_history_cmd(
+    ctx: click.Context, path: str, verbose: bool, full: bool, as_json: bool
+) -> None:
     """Show every change to one file across all sessions, oldest first.
 
     Exits 1 when the ledger holds no entry about PATH.
@@ -79,19 +116,22 @@ def file_history_cmd(ctx: click.Context, path: str, verbose: bool, as_json: bool
       git ledger file-history api/main.py --verbose
     """
     q = open_query(ctx)
-    listing(ctx, q, q.get_file_history(path), as_json, verbose, diff=True)
+    listing(ctx, q, q.get_file_history(path), as_json, verbose, diff=True, full=full)
 
 
 @click.command("session")
 @click.argument("session_id", metavar="ID")
-@verbose_option
+@click.option("--verbose", "-v", is_flag=True, help="Each entry in full, with its diff.")
+@full_option
 @json_option
 @live_only_option
 @click.pass_context
-def session_cmd(ctx: click.Context, session_id: str, verbose: bool, as_json: bool) -> None:
+def session_cmd(
+    ctx: click.Context, session_id: str, verbose: bool, full: bool, as_json: bool
+) -> None:
     """Show one session's entries in the order they were recorded.
 
-    Exits 1 when the session does not exist or holds no entry.
+    Exits 1 when the session does not exist ("no session ID") or holds no entry.
 
     \b
     Example:
@@ -99,12 +139,14 @@ def session_cmd(ctx: click.Context, session_id: str, verbose: bool, as_json: boo
     """
     q = open_query(ctx)
     entries = q.get_session_logs(session_id)
+    if not entries and q.store.tip(session_id) is None:
+        raise SessionNotFoundError(f"no session {session_id} in the ledger {q.ledger_dir}")
     if entries and not as_json and not verbose:
-        click.echo(
-            f"Session {session_id} ({len(entries)} entries, agent "
-            f"{', '.join(sorted({e.agent_id for e in entries}))})"
-        )
-    listing(ctx, q, entries, as_json, verbose, with_session=False)
+        use_pager(ctx)
+        agents = sorted({e.agent_id for e in entries})
+        click.echo(f"Session {session_id} ({plural(len(entries), 'entry')}, "
+                   f"{'agent' if len(agents) == 1 else 'agents'} {', '.join(agents)})")
+    listing(ctx, q, entries, as_json, verbose, with_session=False, diff=True, full=full)
 
 
 @click.command("show")
@@ -116,8 +158,8 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
     """Show one entry in full, and the diff of a file change.
 
     ID is a full entry id or a unique prefix of 7 or more hex digits (entry ids are commit
-    ids: git show ID works too). Exits 1 when no entry has that id, 2 when the prefix is
-    ambiguous.
+    ids: git show ID works too). Exits 1 when no entry has that id, 2 when ID cannot be an
+    id or the prefix is ambiguous.
 
     \b
     Example:
@@ -130,6 +172,7 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
         data["diff"] = q.get_diff(entry)
         print_json_lines([data])
         return
+    use_pager(ctx)
     print_verbose(q, entry, diff=True)
 
 
@@ -149,8 +192,9 @@ def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
     """
     rows = open_query(ctx).list_sessions()[:limit]
     if as_json:
-        print_json_lines(rows)
+        print_json_array(rows)
     elif rows:
+        use_pager(ctx)
         _print_sessions(rows)
     if not rows:
         if not as_json:

@@ -8,39 +8,49 @@ from typing import Any
 
 import click
 
+from ledger._words import percent, plural
 from ledger.cli.common import print_json_lines, print_table, progress_bar
 from ledger.cli.listing import NOTHING_FOUND, open_query
-from ledger.cli.options import date_callback, json_option, live_only_option, parse_period
+from ledger.cli.options import (
+    DATE_FORMS,
+    json_option,
+    live_only_option,
+    parse_period,
+    since_option,
+    until_option,
+)
+from ledger.cli.output import use_pager
 from ledger.lifecycle.storage import LogStorage
 from ledger.read.stats import ledger_stats
 from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
 
 
 @click.command("audit")
-@click.argument("start", metavar="START")
-@click.option("--end-date", metavar="DATE", help="End of the period (default: now).")
-@click.option(
-    "--output",
-    "-o",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Write the report here (default: standard output).",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(AUDIT_FORMATS), default="json", show_default=True
-)
-@click.option("--no-fsck", is_flag=True, help="Skip git fsck in the integrity section.")
+@click.argument("start", metavar="[START]", required=False)
+@click.option("--since", "since", metavar="DATE",
+              help=f"Start of the period, as START: {DATE_FORMS}.")
+@click.option("--until", "--end-date", "end_date", metavar="DATE",
+              help="End of the period (default: now).")
+@click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report here (default or -: standard output).")
+@click.option("--format", "fmt", type=click.Choice(AUDIT_FORMATS),
+              help="json, markdown or html (default: from --output's extension, else json).")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option("--no-fsck", is_flag=True,
+              help="Skip git fsck (html: git ledger verify) in the integrity section.")
 @live_only_option
 @click.pass_context
 def audit_cmd(
     ctx: click.Context,
-    start: str,
+    start: str | None,
+    since: str | None,
     end_date: str | None,
     output: str | None,
-    fmt: str,
+    fmt: str | None,
+    as_json: bool,
     no_fsck: bool,
 ) -> None:
-    """Write an audit report of everything recorded from START to --end-date.
+    """Write an audit report of everything recorded from START (or --since) to --until.
 
     The report lists agents and sessions, counts by type and level, every error and
     critical entry, files changed, commands with exit codes, API calls with status codes,
@@ -49,21 +59,37 @@ def audit_cmd(
 
     \b
     Example:
-      git ledger audit 2025-11-01 --end-date 2025-11-05 --output audit_report.json
+      git ledger audit 2025-11-01 --until 2025-11-05 --output audit_report.json
+      git ledger audit --since "1 week ago" -o week.html
     """
-    start_at, end_at = parse_period(start, end_date)
+    if (start is None) == (since is None):
+        raise click.UsageError("give the start of the period once: START or --since")
+    fmt = "json" if as_json else fmt or audit_format_for(output)
+    start_at, end_at = parse_period(start or since or "", end_date)
     q = open_query(ctx)
     with progress_bar("Reading sessions") as progress:
-        report = q.generate_audit_report(start_at, end_at, fsck=not no_fsck, progress=progress)
-    if output is None:
+        # The web page shows verify's verdict (checkpoints, signatures, problems); verify
+        # re-hashes every object itself, so fsck is not run twice.
+        html = fmt == "html"
+        report = q.generate_audit_report(start_at, end_at, fsck=not (no_fsck or html),
+                                         verify=html and not no_fsck, progress=progress)
+    if output is None or output == "-":
         text = render_audit(report, fmt)
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_audit(report, output, fmt)
     s = report["summary"]
     click.echo(
-        f"Wrote {output}: {s['total_entries']} entries, {s['sessions']} sessions, "
-        f"{s['errors'] + s['critical']} errors"
+        f"Wrote {output}: {plural(s['total_entries'], 'entry')}, "
+        f"{plural(s['sessions'], 'session')}, {plural(s['errors'] + s['critical'], 'error')}"
+    )
+
+
+def audit_format_for(output: str | None) -> str:
+    """The report format an output file's extension asks for (json by default)."""
+    suffix = (output or "").rsplit(".", 1)[-1].lower() if "." in (output or "") else ""
+    return {"md": "markdown", "markdown": "markdown", "html": "html", "htm": "html"}.get(
+        suffix, "json"
     )
 
 
@@ -107,12 +133,8 @@ def _print_stats(data: dict[str, Any]) -> None:
 
 
 @click.command("patterns")
-@click.option(
-    "--start-date", callback=date_callback(), metavar="DATE", help="From (default: the start)."
-)
-@click.option(
-    "--end-date", callback=date_callback(end=True), metavar="DATE", help="To (default: now)."
-)
+@since_option("From (default: the first entry)")
+@until_option("To (default: now)")
 @json_option
 @live_only_option
 @click.pass_context
@@ -129,7 +151,8 @@ def patterns_cmd(
 
     \b
     Example:
-      git ledger patterns --start-date 2025-11-01 --end-date 2025-11-05
+      git ledger patterns --since 2025-11-01 --until 2025-11-05
+      git ledger patterns --since "2 weeks ago"
     """
     q = open_query(ctx)
     with progress_bar("Reading sessions") as progress:
@@ -137,6 +160,7 @@ def patterns_cmd(
     if as_json:
         print_json_lines([data])
     else:
+        use_pager(ctx)
         _print_patterns(data)
     if not data["total_entries"]:
         ctx.exit(NOTHING_FOUND)
@@ -174,7 +198,8 @@ def _print_patterns(data: dict[str, Any]) -> None:
         click.echo()
         print_table(
             ["AGENT", "ENTRIES", "SESSIONS", "ERROR RATE"],
-            [(a["agent_id"], a["entries"], a["sessions"], a["error_rate"]) for a in data["agents"]],
+            [(a["agent_id"], a["entries"], a["sessions"], percent(a["error_rate"]))
+             for a in data["agents"]],
         )
 
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
-from ledger.cli.options import entry_filters, filters, live_only, live_only_option
+from ledger._words import plural
+from ledger.cli.common import ledger_dir, print_json_array, print_json_lines, print_table, style
+from ledger.cli.options import entry_filters, filters, json_option, live_only, live_only_option
 from ledger.cli.otlp import run_otlp, wants_otlp
 from ledger.lifecycle.storage import LogStorage
 from ledger.location import check_existing
-from ledger.read.export import EXPORT_FORMATS
+from ledger.read.export import EXPORT_FORMATS, export_to_stream, format_for
 
 
 class _Progress:
@@ -102,9 +103,9 @@ def maintenance_cmd(
 @click.command("export")
 @click.argument("output_file", required=False,
                 type=click.Path(dir_okay=False, writable=True, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="json",
-              show_default=True, help="json (an array), jsonl (one entry a line), csv, or otlp "
-              "(OpenTelemetry GenAI spans as OTLP/JSON lines; '-' streams to stdout).")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS),
+              help="json (an array), jsonl (one entry a line), csv, or otlp (OpenTelemetry "
+              "GenAI spans as OTLP/JSON lines); default: from the file's extension, else json.")
 @entry_filters
 @click.option("--include-states", is_flag=True, help="Add before_state and after_state.")
 @live_only_option
@@ -119,43 +120,54 @@ def export_cmd(
     ctx: click.Context,
     /,
     output_file: str | None,
-    fmt: str,
+    fmt: str | None,
     include_states: bool,
     otlp_endpoint: str | None,
     follow: bool,
     interval: float,
     **filter_options: Any,
 ) -> None:
-    """Write entries (newest first) to a file as JSON, JSON lines, CSV or OTLP.
+    """Write entries (newest first) to a file, or standard output with -, as JSON, JSON
+    lines, CSV or OTLP.
 
-    The export streams: memory stays flat however many entries match, and the file
-    appears only when it is complete. With --otlp-endpoint (or no OUTPUT_FILE and the
+    The format follows the file's extension (.json, .jsonl, .csv) unless --format says
+    otherwise. The export streams: memory stays flat however many entries match, and the
+    file appears only when it is complete. With --otlp-endpoint (or no OUTPUT_FILE and the
     OTEL_EXPORTER_OTLP_* variables set) the entries go to an OpenTelemetry receiver
     as one trace per session; --follow then sends new entries as they are recorded.
 
     \b
     Example:
-      git ledger export week.csv --format csv --start-date 2025-11-01 --end-date 2025-11-07
-      git ledger export errors.jsonl --format jsonl --level error --level critical
+      git ledger export week.csv --since 2025-11-01 --until 2025-11-07
+      git ledger export errors.jsonl --level error --level critical
+      git ledger export - --since "2 weeks ago" | jq '.[] | .description'
       git ledger export - --format otlp --session fix-login
       git ledger export --otlp-endpoint http://127.0.0.1:4318 --start-date 2025-11-05 --follow
     """
-    if wants_otlp(output_file, otlp_endpoint, follow):
+    fmt = format_for(output_file, fmt)
+    if wants_otlp(output_file, otlp_endpoint, follow, fmt):
         run_otlp(_storage(ctx, quiet=True), output_file, fmt, otlp_endpoint, follow, interval,
                  filters(**filter_options))
         return
     progress = _Progress()
     storage = _storage(ctx, progress, quiet=True)
+    options = {"live_only": live_only(ctx), **filters(**filter_options)}
     try:
-        result = storage.export_logs(
-            output_file or "", format=fmt, include_states=include_states,
-            live_only=live_only(ctx), **filters(**filter_options),
-        )
+        if output_file == "-":
+            result = export_to_stream(storage.ledger_dir, sys.stdout, format=fmt,
+                                      include_states=include_states, progress=progress,
+                                      **options)
+        else:
+            result = storage.export_logs(
+                output_file or "", format=fmt, include_states=include_states, **options
+            )
     finally:
         progress.done()
     for line in result.get("warnings", []):
         click.echo(line, err=True)
-    click.echo(f"Exported {result['entries']} entries to {result['output_file']} ({fmt})")
+    if output_file != "-":
+        click.echo(f"Exported {plural(result['entries'], 'entry')} to {result['output_file']} "
+                   f"({fmt})")
 
 
 @click.group("archive")
@@ -170,7 +182,7 @@ def archive_group() -> None:
 
 
 @archive_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="JSON lines for programs.")
+@json_option
 @click.pass_context
 def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
     """List archive bundles with their sessions, entries and time span.
@@ -183,7 +195,7 @@ def archive_list_cmd(ctx: click.Context, as_json: bool) -> None:
     check_existing(storage.ledger_dir)  # a missing ledger is "nothing there", not "none"
     archives = storage.list_archives()
     if as_json:
-        print_json_lines(archives)
+        print_json_array(archives)
     elif not archives:
         click.echo("No archives.", err=True)
     if not archives:

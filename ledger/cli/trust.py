@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_table, style
 from ledger.trust.checkpoint import write_checkpoint
 from ledger.trust.findings import VerifyReport
@@ -40,8 +41,8 @@ def checkpoint_cmd(ctx: click.Context, sign: bool | None, as_json: bool) -> None
         return
     signed = "signed" if cp.signed else "unsigned"
     click.echo(
-        f"checkpoint #{cp.sequence} {cp.id} ({signed}): {len(cp.sessions)} sessions, "
-        f"{cp.total_entries} entries"
+        f"checkpoint #{cp.sequence} {cp.id[:12]} ({signed}): "
+        f"{plural(len(cp.sessions), 'session')}, {plural(cp.total_entries, 'entry')}"
     )
 
 

@@ -7,8 +7,8 @@ import sys
 import click
 
 from ledger.capture.run import run_command
-from ledger.cli.common import ledger_dir
-from ledger.cli.options import LEVELS, TYPES
+from ledger.cli.common import ledger_dir, print_json_lines
+from ledger.cli.options import LEVELS, TYPES, full_option
 from ledger.errors import InvalidInputError
 from ledger.write.logger import ChangeLogger
 
@@ -49,6 +49,8 @@ agent_option = click.option(
 @click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Metadata (repeatable).")
 @session_option
 @agent_option
+@full_option
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as one JSON object.")
 @click.pass_context
 def log_cmd(
     ctx: click.Context,
@@ -59,16 +61,22 @@ def log_cmd(
     meta: tuple[str, ...],
     session: str | None,
     agent: str | None,
+    full: bool,
+    as_json: bool,
 ) -> None:
-    """Record one entry from a shell and print its id.
+    """Record one entry from a shell and print its id (12 characters; --full for 40).
 
     \b
     Example:
       git ledger log --type deployment -m "Deployed v1.4" --meta env=prod
+      id=$(git ledger log --type agent_decision -m "Use SQLite" --full)
     """
     logger = _logger(ctx, agent, session)
     entry = logger.log(ctype, description, _meta(meta), level, file_path)
-    click.echo(entry.id)
+    if as_json:
+        print_json_lines([entry.to_dict()])
+    else:
+        click.echo(entry.id if full else entry.short_id)
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True})

@@ -9,14 +9,23 @@ from __future__ import annotations
 from ledger.metrics.collector import PREFIX, LedgerCollector
 from ledger.metrics.health import HEALTH_CODES, HealthThresholds
 from ledger.metrics.log_metrics import ERROR_LEVELS, LogMetrics
-from ledger.metrics.server import DEFAULT_PATH, HEALTH_PATH, TOP_FILES_PATH, make_server
+from ledger.metrics.server import (
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    HEALTH_PATH,
+    STANDARD_PATH,
+    TOP_FILES_PATH,
+    make_server,
+)
 
 __all__ = [
     "DEFAULT_PATH",
+    "DEFAULT_PORT",
     "ERROR_LEVELS",
     "HEALTH_CODES",
     "HEALTH_PATH",
     "PREFIX",
+    "STANDARD_PATH",
     "TOP_FILES_PATH",
     "HealthThresholds",
     "LedgerCollector",

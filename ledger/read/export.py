@@ -71,6 +71,58 @@ def iter_entries(
     return found
 
 
+_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+def format_for(output_file: str | os.PathLike[str] | None, format: str | None = None) -> str:
+    """The export format: ``format`` when given, else the file's extension, else json.
+
+    ``export week.csv`` writes CSV and ``export errors.jsonl`` JSON lines without saying so
+    twice; ``-`` (standard output) and unknown extensions default to json.
+    """
+    if format is not None:
+        return _check_format(format)
+    suffix = Path(os.fspath(output_file)).suffix.lower() if output_file else ""
+    return _EXTENSIONS.get(suffix, "json")
+
+
+def _check_format(format: str) -> str:
+    fmt = format.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInputError(
+            f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
+        )
+    if fmt == "otlp":
+        from ledger.read.otlp import require
+
+        require()  # the one-line install hint, before anything is written
+    return fmt
+
+
+def export_to_stream(
+    ledger_dir: Path,
+    out: TextIO,
+    start_date: dt.datetime | dt.date | str | None = None,
+    end_date: dt.datetime | dt.date | str | None = None,
+    format: str = "json",
+    include_states: bool = False,
+    *,
+    progress: Progress = _no_progress,
+    **filters: Any,
+) -> dict[str, Any]:
+    """Write matching entries (newest first) to an open text stream (standard output).
+
+    The same formats and filters as :func:`export_logs`; what is written is never held
+    in memory, so ``git ledger export - | jq`` starts printing at once.
+    """
+    fmt = _check_format(format)
+    warnings: list[str] = []
+    entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
+    count = _WRITERS[fmt](out, entries, include_states, progress)
+    out.flush()
+    return {"output_file": "-", "format": fmt, "entries": count, "warnings": warnings}
+
+
 def export_logs(
     ledger_dir: Path,
     output_file: str | os.PathLike[str],
@@ -89,15 +141,7 @@ def export_logs(
     change_types, levels, session_id, agent_id, file_path (a folder with a trailing
     ``/``), search_text.
     """
-    fmt = format.lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidInputError(
-            f"unknown export format {format!r} (one of: {', '.join(EXPORT_FORMATS)})"
-        )
-    if fmt == "otlp":
-        from ledger.read.otlp import require
-
-        require()  # the one-line install hint, before anything is written
+    fmt = _check_format(format)
     warnings: list[str] = []
     entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
     target = Path(os.fspath(output_file)).absolute()

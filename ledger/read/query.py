@@ -13,17 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pygit2
 
-from ledger._graph import first_parents
-from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import validate_session_id
 from ledger._store import LedgerStore
-from ledger.dates import from_micros, iso_or_none
+from ledger.dates import iso_or_none
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 from ledger.location import resolve_ledger_dir
@@ -31,14 +28,14 @@ from ledger.read.archived import Archives, open_archives
 from ledger.read.diff import entry_diff
 from ledger.read.filters import Criteria, DateLike, build_criteria, normalize_path
 from ledger.read.index import LIVE_SQL, Progress, QueryIndex
-from ledger.read.walk import merged, scan
+from ledger.read.summaries import SessionSummaries
+from ledger.read.walk import merged
 from ledger.types import ChangeType, LogLevel
 
-Totals = tuple[Counter[str], Counter[str], set[str], dt.datetime | None, dt.datetime | None]
 """Whole-ledger figures: entries by type, by level, the agents, first and last timestamps."""
 
 
-class LogQuery:
+class LogQuery(SessionSummaries):
     """Query and analyse a ledger.
 
     Args:
@@ -267,6 +264,7 @@ class LogQuery:
         format: str = "json",
         *,
         fsck: bool = True,
+        verify: bool = False,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         """An audit of what happened between two dates, as a plain dict.
@@ -279,12 +277,15 @@ class LogQuery:
             output_file: where to write the report.
             format: ``json`` or ``markdown`` for the file.
             fsck: run ``git fsck`` for the integrity section.
+            verify: add ``git ledger verify``'s result (checkpoints, signatures, problems)
+                to the integrity section as ``integrity.verify``.
             progress: called with (sessions read, sessions to read).
         """
         from ledger.reports.audit import generate_audit_report
 
         return generate_audit_report(
-            self, start_date, end_date, output_file, format, fsck=fsck, progress=progress
+            self, start_date, end_date, output_file, format, fsck=fsck, verify=verify,
+            progress=progress,
         )
 
     def analyze_patterns(
@@ -301,114 +302,6 @@ class LogQuery:
         return analyze_patterns(self, start_date, end_date, progress=progress)
 
     # -- internals -----------------------------------------------------------------------
-    def _session_row(
-        self,
-        session: str,
-        agents: list[str],
-        first: dt.datetime,
-        last: dt.datetime,
-        count: int,
-        errors: int,
-        tips: dict[str, bytes],
-    ) -> dict[str, Any]:
-        archived = self.archives().sessions.get(session)
-        return {
-            "session_id": session,
-            "agent_id": agents[0] if len(agents) == 1 else ",".join(agents),
-            "agents": agents,
-            "branch": SESSION_REF_PREFIX + session,
-            "tip": tips[session].hex() if session in tips else None,
-            "first_timestamp": first.isoformat(),
-            "last_timestamp": last.isoformat(),
-            "entries": count,
-            "errors": errors,
-            "archive": archived.bundle if archived is not None else None,
-        }
-
-    def _indexed_session_rows(self, tips: dict[str, bytes]) -> dict[str, dict[str, Any]]:
-        """The session rows from the index ({} when it cannot be used)."""
-        rows: dict[str, dict[str, Any]] = {}
-        if self.index is None:
-            return rows
-        with self.index.session(self.progress) as conn:
-            if conn is not None:
-                for session, agents, first, last, count, errors in conn.execute(
-                    "SELECT session, group_concat(DISTINCT agent), min(ts), max(ts), "
-                    "count(*), sum(level IN ('error', 'critical')) "
-                    "FROM entries" + self.scope_sql() + " GROUP BY session"
-                ):
-                    names = sorted(set(agents.split(","))) if agents else []
-                    rows[session] = self._session_row(
-                        session,
-                        names,
-                        from_micros(first),
-                        from_micros(last),
-                        count,
-                        errors,
-                        tips,
-                    )
-        return rows
-
-    def _walked_session_rows(self, tips: dict[str, bytes]) -> dict[str, dict[str, Any]]:
-        """The session rows read from each session's chain."""
-        rows: dict[str, dict[str, Any]] = {}
-        for session, tip in tips.items():
-            entries = [
-                e for e in map(self.store.entry_from_commit, first_parents(self.store.repo, tip))
-                if e is not None
-            ]
-            if not entries:
-                continue
-            rows[session] = self._session_row(
-                session,
-                sorted({e.agent_id for e in entries}),
-                entries[-1].timestamp,
-                entries[0].timestamp,
-                len(entries),
-                sum(1 for e in entries if e.level.rank >= LogLevel.ERROR.rank),
-                tips,
-            )
-        return rows
-
-    def _indexed_totals(self) -> Totals | None:
-        """The whole ledger's figures from the index (None when it cannot be used)."""
-        if self.index is None:
-            return None
-        by_type: Counter[str] = Counter()
-        by_level: Counter[str] = Counter()
-        first: dt.datetime | None = None
-        last: dt.datetime | None = None
-        with self.index.session(self.progress) as conn:
-            if conn is None:
-                return None
-            for ctype, level, n in conn.execute(
-                "SELECT type, level, count(*) FROM entries" + self.scope_sql()
-                + " GROUP BY type, level"
-            ):
-                by_type[ctype] += n
-                by_level[level] += n
-            scope = self.scope_sql()
-            agents = {a for (a,) in conn.execute("SELECT DISTINCT agent FROM entries" + scope)}
-            lo, hi = conn.execute("SELECT min(ts), max(ts) FROM entries" + scope).fetchone()
-            if lo is not None:
-                first, last = from_micros(lo), from_micros(hi)
-        return by_type, by_level, agents, first, last
-
-    def _walked_totals(self) -> Totals:
-        """The whole ledger's figures read from every entry."""
-        by_type: Counter[str] = Counter()
-        by_level: Counter[str] = Counter()
-        agents: set[str] = set()
-        first: dt.datetime | None = None
-        last: dt.datetime | None = None
-        for entry in scan(self.store, Criteria(), archived=self.archives()):
-            by_type[entry.change_type.value] += 1
-            by_level[entry.level.value] += 1
-            agents.add(entry.agent_id)
-            first = entry.timestamp if first is None else min(first, entry.timestamp)
-            last = entry.timestamp if last is None else max(last, entry.timestamp)
-        return by_type, by_level, agents, first, last
-
     def _indexed(
         self, crit: Criteria, limit: int | None, *, newest_first: bool
     ) -> list[Entry] | None:

@@ -45,6 +45,7 @@ def generate_audit_report(
     format: str = "json",
     *,
     fsck: bool = True,
+    verify: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The audit of one period of ``query``'s ledger; see ``LogQuery.generate_audit_report``."""
@@ -62,6 +63,11 @@ def generate_audit_report(
         u.as_dict() for u in in_period(query.archives().uncovered, start, end)
     ]
     report["integrity"] = _integrity(query, report["sessions"], fsck)
+    if verify:
+        from ledger.trust.verify import verify_ledger
+
+        result = verify_ledger(query.ledger_dir, accept=False)  # reads; remembers nothing
+        report["integrity"]["verify"] = result.to_dict()
     if output_file is not None:
         text = (
             audit_markdown(report)
@@ -224,12 +230,8 @@ def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
 def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
     """The entries the report lists one by one, by section, oldest first."""
     out: dict[str, list[dict[str, Any]]] = {
-        "errors": [],
-        "commands": [],
-        "api_calls": [],
-        "deployments": [],
-        "config_changes": [],
-        "drift": [],
+        "errors": [], "commands": [], "api_calls": [], "deployments": [],
+        "config_changes": [], "drift": [], "undos": [],
     }
     for e in rows:
         if _is_error(e):
@@ -260,6 +262,11 @@ def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
             out["config_changes"].append(e.to_dict())
         if e.drift:
             out["drift"].append({**_brief(e), "file_path": e.file_path})
+        if meta.get("undo_kind"):
+            out["undos"].append(
+                {**_brief(e), "undo_kind": meta.get("undo_kind"), "undo_of": meta.get("undo_of"),
+                 "file_path": e.file_path, "description": e.description}
+            )
     return out
 
 
@@ -315,4 +322,5 @@ def audit_data(
         "deployments": events["deployments"],
         "config_changes": events["config_changes"],
         "drift": events["drift"],
+        "undos": events["undos"],
     }

@@ -15,7 +15,9 @@ from typing import Any
 from ledger.errors import LedgerError
 from ledger.reports import html_parts as parts
 from ledger.reports.details import Details, fallback_activity, gather_details
+from ledger.reports.html_budget import timeline
 from ledger.reports.html_cells import esc, when
+from ledger.reports.html_integrity import integrity as integrity_section
 
 _CSS = """
 :root{--fg:#1d2330;--muted:#667085;--line:#e4e7ec;--bg:#f7f8fa;--card:#fff;--bad:#c0392b;
@@ -59,6 +61,8 @@ background:#eef2f6}
 .pill.error,.pill.critical,.pill.fail{background:#fde2e1;color:var(--bad)}
 .pill.warning{background:#fef3c7;color:var(--warn)}
 .pill.ok{background:#dcfce7;color:var(--ok)}
+.pill.event{background:#e0e7ff;color:#3730a3}
+.pill.undo{background:#f3e8ff;color:#6b21a8}
 .muted{color:var(--muted)}
 details{margin:6px 0}
 summary{cursor:pointer}
@@ -124,13 +128,13 @@ def render_audit_html(report: Mapping[str, Any], details: Details | None = None)
     sections = [
         ("summary", "Summary", parts.summary_cards(report.get("summary") or {})),
         ("charts", "Activity", parts.activity(report, details)),
-        ("timeline", "Timeline", parts.timeline(report)),
+        ("timeline", "Timeline", timeline(report)),
         ("errors", f"Errors ({len(errors)})", parts.errors(errors)),
         ("sessions", "Sessions", parts.sessions(report, tips)),
         ("files", "Files changed", parts.files(report, details)),
         ("commands", "Commands and API calls", parts.commands(report)),
         ("deployments", "Deployments and configuration changes", parts.releases(report)),
-        ("integrity", "Integrity", parts.integrity(integrity, report.get("ledger") or "")),
+        ("integrity", "Integrity", integrity_section(integrity, report.get("ledger") or "")),
     ]
     return _page(report, sections)
 

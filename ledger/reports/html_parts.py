@@ -9,11 +9,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ledger.reports.details import MAX_DIFFS, Details
+from ledger.reports.details import Details
+from ledger.reports.html_budget import MAX_DIFFS_SHOWN, capped, more_note
 from ledger.reports.html_cells import code, diff_html, esc, pill, short, table, td, when
 from ledger.reports.svg import LEVEL_COLOURS, activity_svg, bar_chart_svg
-
-MAX_TIMELINE = 300
 
 
 def summary_cards(summary: Mapping[str, Any]) -> str:
@@ -61,138 +60,73 @@ def activity(report: Mapping[str, Any], details: Details) -> str:
     )
 
 
-def _events(report: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(time, kind, who, what) of the period's notable events, oldest first."""
-    events: list[tuple[str, str, str, str]] = []
-    for s in report.get("sessions") or []:
-        who = f"{s.get('agent_id', '')} / {s.get('session_id', '')}"
-        events.append(
-            (
-                s.get("first_timestamp") or "",
-                "session start",
-                who,
-                f"{s.get('entries', 0)} entries, {s.get('errors', 0)} errors",
-            )
-        )
-        events.append((s.get("last_timestamp") or "", "session last entry", who, ""))
-    for key, kind in (
-        ("deployments", "deployment"),
-        ("config_changes", "config change"),
-        ("errors", "error"),
-    ):
-        for item in report.get(key) or []:
-            events.append(
-                (
-                    item.get("timestamp") or "",
-                    item.get("level", kind) if key == "errors" else kind,
-                    f"{item.get('agent_id', '')} / {item.get('session_id', '')}",
-                    item.get("description") or "",
-                )
-            )
-    for c in report.get("commands") or []:
-        if c.get("exit_code") not in (0, None):
-            events.append(
-                (
-                    c.get("timestamp") or "",
-                    "failed command",
-                    f"{c.get('agent_id', '')} / {c.get('session_id', '')}",
-                    f"{c.get('command')} (exit {c.get('exit_code')})",
-                )
-            )
-    events.sort(key=lambda e: e[0])
-    return events
-
-
-def timeline(report: Mapping[str, Any]) -> str:
-    """Session starts and ends, deployments, configuration changes, errors, failed commands."""
-    rows = [
-        (td(when(t)), pill(kind, kind.split()[0]), td(who), td(what))
-        for t, kind, who, what in _events(report)[:MAX_TIMELINE]
-    ]
-    return table(["Time", "Event", "Agent / session", "Detail"], rows, "No events in the period.")
-
-
 def errors(items: Sequence[Mapping[str, Any]]) -> str:
     """The error and critical entries."""
+    shown, left_out = capped(items)
     rows = [
-        (
-            td(when(e.get("timestamp"))),
-            pill(e.get("level"), str(e.get("level"))),
-            td(e.get("change_type")),
-            td(e.get("agent_id")),
-            td(e.get("session_id")),
-            td(e.get("description")),
-            code(short(e.get("id"))),
-        )
-        for e in items
+        (td(when(e.get("timestamp"))), pill(e.get("level"), str(e.get("level"))),
+         td(e.get("change_type")), td(e.get("agent_id")), td(e.get("session_id")),
+         td(e.get("description")), code(short(e.get("id"))))
+        for e in shown
     ]
-    return table(
-        ["Time", "Level", "Type", "Agent", "Session", "Description", "Entry"],
-        rows,
-        "No errors in the period.",
-    )
+    return table(["Time", "Level", "Type", "Agent", "Session", "Description", "Entry"],
+                 rows, "No errors in the period.") + more_note(left_out, "error")
 
 
 def sessions(report: Mapping[str, Any], tips: Mapping[Any, Any]) -> str:
     """The sessions with their tip commits, then the agents."""
+    some_sessions, sessions_left = capped(report.get("sessions") or [])
     session_rows = [
-        (
-            td(s.get("session_id")),
-            td(s.get("agent_id")),
-            td(s.get("entries"), "num"),
-            td(s.get("errors"), "num"),
-            td(when(s.get("first_timestamp"))),
-            td(when(s.get("last_timestamp"))),
-            code(short(tips.get(s.get("session_id")))),
-        )
-        for s in report.get("sessions") or []
+        (td(s.get("session_id")), td(s.get("agent_id")), td(s.get("entries"), "num"),
+         td(s.get("errors"), "num"), td(when(s.get("first_timestamp"))),
+         td(when(s.get("last_timestamp"))), code(short(tips.get(s.get("session_id")))))
+        for s in some_sessions
     ]
+    some_agents, agents_left = capped(report.get("agents") or [])
     agent_rows = [
-        (
-            td(a.get("agent_id")),
-            td(a.get("entries"), "num"),
-            td(a.get("sessions"), "num"),
-            td(a.get("errors"), "num"),
-            td(when(a.get("first_timestamp"))),
-            td(when(a.get("last_timestamp"))),
-        )
-        for a in report.get("agents") or []
+        (td(a.get("agent_id")), td(a.get("entries"), "num"), td(a.get("sessions"), "num"),
+         td(a.get("errors"), "num"), td(when(a.get("first_timestamp"))),
+         td(when(a.get("last_timestamp"))))
+        for a in some_agents
     ]
     return (
-        table(
-            ["Session", "Agent", "Entries", "Errors", "First", "Last", "Tip"],
-            session_rows,
-            "No sessions in the period.",
-        )
+        table(["Session", "Agent", "Entries", "Errors", "First", "Last", "Tip"],
+              session_rows, "No sessions in the period.")
+        + more_note(sessions_left, "session")
         + "<h3>Agents</h3>"
-        + table(
-            ["Agent", "Entries", "Sessions", "Errors", "First", "Last"],
-            agent_rows,
-            "No agents in the period.",
-        )
+        + table(["Agent", "Entries", "Sessions", "Errors", "First", "Last"], agent_rows,
+                "No agents in the period.")
+        + more_note(agents_left, "agent")
     )
 
 
 def _diffs(details: Details, anchors: Mapping[Any, str]) -> list[str]:
-    """Each changed file's diffs, oldest first, under a heading the file table links to."""
+    """Each changed file's diffs, oldest first and folded, under a heading the file table
+    links to; at most MAX_DIFFS_SHOWN of them."""
     diff_sections = []
+    budget = MAX_DIFFS_SHOWN
+    omitted = details.diffs_omitted
     for path, changes in details.file_changes.items():
+        if budget <= 0:
+            omitted += len(changes)
+            continue
+        shown, left = capped(changes, budget)
+        budget -= len(shown)
+        omitted += left
         items = []
-        for c in changes:
+        for c in shown:
             note = ' <span class="muted">(diff cut at 400 lines)</span>' if c.truncated else ""
             items.append(
-                f"<details open><summary><code>{esc(short(c.id))}</code> "
+                f"<details><summary><code>{esc(short(c.id))}</code> "
                 f"{esc(when(c.timestamp))} · {esc(c.change_type)} · {esc(c.agent_id)} · "
                 f"{esc(c.description)}{note}</summary>{diff_html(c.diff)}</details>"
             )
-        diff_sections.append(
-            f'<h3 id="{anchors[path]}"><code>{esc(path)}</code></h3>' + "".join(items)
-        )
-    if details.diffs_omitted:
-        diff_sections.append(
-            f'<p class="muted">{details.diffs_omitted} older file changes '
-            f"are not shown (at most {MAX_DIFFS} diffs per report).</p>"
-        )
+        diff_sections.append(f'<h3 id="{anchors[path]}"><code>{esc(path)}</code></h3>'
+                             + "".join(items))
+    if omitted:
+        diff_sections.append(f'<p class="muted">{omitted:,} more file changes are not shown '
+                             f"(at most {MAX_DIFFS_SHOWN} diffs per page); "
+                             "<code>git ledger show ID</code> prints any of them.</p>")
     return diff_sections
 
 
@@ -203,7 +137,8 @@ def files(report: Mapping[str, Any], details: Details) -> str:
     for path in details.file_changes:
         anchors.setdefault(path, f"file-{len(anchors)}")
     file_rows = []
-    for f in changed:
+    some_files, files_left = capped(changed)
+    for f in some_files:
         path = f.get("file_path")
         link = (
             f'<td><a href="#{anchors[path]}">{esc(path)}</a></td>'
@@ -211,62 +146,41 @@ def files(report: Mapping[str, Any], details: Details) -> str:
             else td(path)
         )
         kinds = ", ".join(f"{k} {v}" for k, v in (f.get("by_type") or {}).items())
-        file_rows.append(
-            (
-                link,
-                td(f.get("changes"), "num"),
-                td(kinds),
-                td(f.get("sessions"), "num"),
-                td(when(f.get("last_change"))),
-            )
-        )
-    return table(
-        ["File", "Changes", "By type", "Sessions", "Last change"],
-        file_rows,
-        "No files changed in the period.",
-    ) + "".join(_diffs(details, anchors))
+        file_rows.append((link, td(f.get("changes"), "num"), td(kinds),
+                          td(f.get("sessions"), "num"), td(when(f.get("last_change")))))
+    return (
+        table(["File", "Changes", "By type", "Sessions", "Last change"], file_rows,
+              "No files changed in the period.")
+        + more_note(files_left, "file")
+        + "".join(_diffs(details, anchors))
+    )
 
 
 def commands(report: Mapping[str, Any]) -> str:
     """The commands run and the API calls made."""
+    some_commands, commands_left = capped(report.get("commands") or [])
     command_rows = [
-        (
-            td(when(c.get("timestamp"))),
-            code(c.get("command")),
-            pill(c.get("exit_code"), "ok" if c.get("exit_code") == 0 else "fail"),
-            td(c.get("duration_seconds"), "num"),
-            td(c.get("agent_id")),
-        )
-        for c in report.get("commands") or []
+        (td(when(c.get("timestamp"))), code(c.get("command")),
+         pill(c.get("exit_code"), "ok" if c.get("exit_code") == 0 else "fail"),
+         td(c.get("duration_seconds"), "num"), td(c.get("agent_id")))
+        for c in some_commands
     ]
+    some_calls, calls_left = capped(report.get("api_calls") or [])
     api_rows = [
-        (
-            td(when(c.get("timestamp"))),
-            td(c.get("method")),
-            code(c.get("endpoint")),
-            pill(
-                c.get("status_code"),
-                "fail"
-                if isinstance(c.get("status_code"), int) and c["status_code"] >= 400
-                else "ok",
-            ),
-            td(c.get("duration_seconds"), "num"),
-            td(c.get("agent_id")),
-        )
-        for c in report.get("api_calls") or []
+        (td(when(c.get("timestamp"))), td(c.get("method")), code(c.get("endpoint")),
+         pill(c.get("status_code"), "fail" if isinstance(c.get("status_code"), int)
+              and c["status_code"] >= 400 else "ok"),
+         td(c.get("duration_seconds"), "num"), td(c.get("agent_id")))
+        for c in some_calls
     ]
     return (
-        table(
-            ["Time", "Command", "Exit", "Seconds", "Agent"],
-            command_rows,
-            "No commands in the period.",
-        )
+        table(["Time", "Command", "Exit", "Seconds", "Agent"], command_rows,
+              "No commands in the period.")
+        + more_note(commands_left, "command")
         + "<h3>API calls</h3>"
-        + table(
-            ["Time", "Method", "Endpoint", "Status", "Seconds", "Agent"],
-            api_rows,
-            "No API calls in the period.",
-        )
+        + table(["Time", "Method", "Endpoint", "Status", "Seconds", "Agent"], api_rows,
+                "No API calls in the period.")
+        + more_note(calls_left, "API call")
     )
 
 
@@ -274,12 +188,13 @@ def _full(items: Sequence[Mapping[str, Any]], empty: str) -> str:
     """Each entry folded under its time, agent and description, its whole JSON inside."""
     if not items:
         return f'<p class="muted">{esc(empty)}</p>'
+    items, left_out = capped(items)
     return "".join(
         f"<details><summary>{esc(when(i.get('timestamp')))} · {esc(i.get('agent_id'))} · "
         f"{esc(i.get('description'))}</summary><pre>"
         f"{esc(json.dumps(i, indent=2, ensure_ascii=False, default=str))}</pre></details>"
         for i in items
-    )
+    ) + more_note(left_out, "entry")
 
 
 def releases(report: Mapping[str, Any]) -> str:
@@ -292,42 +207,3 @@ def releases(report: Mapping[str, Any]) -> str:
     )
 
 
-def _verdict(fsck: Mapping[str, Any] | None) -> tuple[bool, str]:
-    """Whether the ledger checked out, and the sentence that says so."""
-    if fsck is None:
-        return True, (
-            "git fsck was not run for this report; the session tips below identify "
-            "each session's complete history."
-        )
-    ok = bool(fsck.get("ok"))
-    statement = (
-        "git fsck found no problems in the ledger. Each session's tip commit below "
-        "identifies its complete history: any change to any earlier entry would change "
-        "these ids."
-        if ok
-        else f"git fsck reported problems (exit code {fsck.get('exit_code')}): this ledger "
-        "must not be trusted until they are explained."
-    )
-    return ok, statement
-
-
-def integrity(integrity: Mapping[str, Any], ledger: str) -> str:
-    """fsck's verdict, how to check it yourself, and each session's tip commit."""
-    fsck = integrity.get("fsck")
-    ok, statement = _verdict(fsck)
-    fsck_out = f"<pre>{esc(fsck.get('output'))}</pre>" if fsck and fsck.get("output") else ""
-    tip_rows = [
-        (td(t.get("session_id")), code(t.get("branch")), code(t.get("tip")))
-        for t in integrity.get("session_tips") or []
-    ]
-    check = (
-        f"git --git-dir={ledger} fsck --no-dangling"
-        if ledger
-        else "git --git-dir=LEDGER fsck --no-dangling"
-    )
-    return (
-        f'<p class="statement {"ok" if ok else "bad"}">{esc(statement)}</p>{fsck_out}'
-        f"<p>{esc(integrity.get('sessions_in_ledger', 0))} sessions in the ledger. "
-        f"Check it yourself: <code>{esc(check)}</code></p>"
-        + table(["Session", "Branch", "Tip commit"], tip_rows, "No session tips listed.")
-    )

@@ -19,6 +19,29 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str
     return [*out, ""]
 
 
+SUMMARY_LABELS = {
+    "total_entries": "Entries",
+    "sessions": "Sessions",
+    "agents": "Agents",
+    "errors": "Errors",
+    "critical": "Critical",
+    "warnings": "Warnings",
+    "files_changed": "Files changed",
+    "commands": "Commands",
+    "failed_commands": "Failed commands",
+    "api_calls": "API calls",
+    "failed_api_calls": "Failed API calls",
+    "deployments": "Deployments",
+    "config_changes": "Configuration changes",
+    "drift_detected": "Changed outside the session (drift)",
+}
+
+
+def _label(key: str) -> str:
+    """A summary key as people read it (``total_entries`` is "Entries")."""
+    return SUMMARY_LABELS.get(key) or key.replace("_", " ").capitalize()
+
+
 def _head_and_counts(report: dict[str, Any]) -> list[str]:
     period = report["period"]
     return [
@@ -30,7 +53,8 @@ def _head_and_counts(report: dict[str, Any]) -> list[str]:
         "",
         "## Summary",
         "",
-        *_md_table(["Measure", "Count"], report["summary"].items()),
+        *_md_table(["Measure", "Count"],
+                   [(_label(k), v) for k, v in report["summary"].items()]),
         "## Changes by type",
         "",
         *_md_table(["Type", "Count"], report["changes_by_type"].items()),

@@ -5,6 +5,7 @@ Plain text, no colour: the command line styles them.
 
 from __future__ import annotations
 
+from ledger._words import plural
 from ledger.trust.findings import VerifyReport
 
 
@@ -13,8 +14,9 @@ def verify_summary(report: VerifyReport) -> str:
     scope = f" since {report.since_checkpoint[:12]}" if report.since_checkpoint else ""
     signers = f", signed by {', '.join(report.signers)}" if report.signers else ""
     return (
-        f"{report.sessions} sessions, {report.entries_checked} entries checked{scope}, "
-        f"objects: {report.objects_checked}, {report.checkpoints} checkpoints"
+        f"{plural(report.sessions, 'session')}, "
+        f"{plural(report.entries_checked, 'entry')} checked{scope}, "
+        f"objects: {report.objects_checked}, {plural(report.checkpoints, 'checkpoint')}"
         f" ({report.signed_checkpoints} signed{signers})"
     )
 

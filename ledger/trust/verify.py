@@ -15,6 +15,7 @@ import pygit2
 from ledger._layout import CHECKPOINT_REF
 from ledger._snapshot import RefSnapshot, take_snapshot
 from ledger._store import LedgerStore
+from ledger._words import plural
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
 from ledger.trust.checkpoint import (
@@ -372,10 +373,12 @@ def _note_unvouched(
         walk = walks[sid]
         mark = head.sessions.get(sid)
         if mark is None:
-            out.note("not-checkpointed", branch(sid), f"{walk.total} entries, in no checkpoint")
+            out.note(
+                "not-checkpointed", branch(sid), f"{plural(walk.total, 'entry')}, in no checkpoint"
+            )
         elif walk.total > mark.entries:
             out.note(
                 "after-checkpoint",
                 branch(sid),
-                f"{walk.total - mark.entries} entries after {head.label()}",
+                f"{plural(walk.total - mark.entries, 'entry')} after {head.label()}",
             )

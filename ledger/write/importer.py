@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -59,10 +60,15 @@ class _Item:
 
 
 def read_entries(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The entry objects of one file: a JSON array, one JSON object, or JSON lines."""
+    """The entry objects of one file (``-``: standard input): a JSON array, one JSON
+    object, or JSON lines."""
     name = os.fspath(path)
     try:
-        text = Path(name).read_text(encoding="utf-8")
+        if name == "-":
+            name = "standard input"
+            text = sys.stdin.buffer.read().decode("utf-8")
+        else:
+            text = Path(name).read_text(encoding="utf-8")
     except OSError as exc:
         raise ImportFormatError(f"cannot read {name}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

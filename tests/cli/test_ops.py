@@ -40,7 +40,7 @@ def test_maintenance_dry_run_then_real_run_names_the_archive(
     assert str(bundle) in real.stdout and "removed" in real.stdout
     assert "refs/heads/sessions/old" not in git(ledger_path, "for-each-ref")
     listed = run_cli("--ledger", str(ledger_path), "archive", "list", "--json")
-    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    rows = json.loads(listed.stdout)
     assert rows[0]["session_ids"] == ["old"] and rows[0]["entries"] == 3
     table = run_cli("--ledger", str(ledger_path), "archive", "list")
     assert bundle.name in table.stdout and "SESSIONS" in table.stdout

@@ -36,6 +36,9 @@ def cli(ledger: Path, *args: str):
 
 
 def json_lines(text: str) -> list[dict]:
+    """A listing's JSON array, or the JSON lines of a one-object command (show, stats)."""
+    if text.startswith("["):
+        return json.loads(text)
     return [json.loads(line) for line in text.splitlines()]
 
 
@@ -59,7 +62,7 @@ def test_recent_nothing_found_exits_1(ledger: Path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert "No entries" in proc.stderr
     proc = cli(ledger, "recent", "--hours", "0.001", "--json")
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 1 and json.loads(proc.stdout) == []  # jq reads an empty result
 
 
 def test_search_flags(ledger: Path):

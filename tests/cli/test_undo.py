@@ -145,10 +145,10 @@ def test_restore_into_a_named_session(ledger_path: Path, workdir: Path, session:
     "args, code, message",
     [
         (["restore", "deadbeefcafe"], 1, "no entry with id deadbeefcafe"),
-        (["restore", "xyz"], 1, "is not an entry id"),
+        (["restore", "xyz"], 2, "is not an entry id"),
         (["revert", "no-such-session"], 1, "no session no-such-session"),
         (["revert", "../bad"], 2, "invalid session id"),
-        (["restore", "HEAD~0"], 1, "is not an entry id"),
+        (["restore", "HEAD~0"], 2, "is not an entry id"),
         (["revert", "agent-run", "--since", "0000000"], 1, "no entry with id 0000000"),
     ],
 )

@@ -33,7 +33,8 @@ def test_log_records_an_entry_and_prints_its_id(ledger_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     entry_id = proc.stdout.strip()
-    assert git(ledger_path, "rev-parse", "sessions/shell-1").strip() == entry_id
+    assert len(entry_id) == 12  # one id length everywhere; --full prints all 40
+    assert git(ledger_path, "rev-parse", "sessions/shell-1").strip()[:12] == entry_id
     entry = LedgerStore(ledger_path).get_entry(entry_id)
     assert entry.metadata == {"env": "prod", "version": "1.4"}
     assert entry.agent_id == "deploy-bot" and entry.level.value == "warning"

@@ -51,25 +51,54 @@ def test_every_queried_metric_is_emitted(ledger_path: Path, workdir: Path) -> No
         assert wanted in titles
 
 
-def test_dashboard_is_importable(ledger_path: Path, workdir: Path) -> None:
+def test_dashboard_provisions_from_a_file(ledger_path: Path, workdir: Path) -> None:
+    """The shape Grafana's file provisioning and HTTP API load: no __inputs, every data
+    source a template variable, every query filtered by $job and following the time range."""
     data = dashboard()
-    inputs = {f"${{{i['name']}}}" for i in data["__inputs"]}
+    text = DASHBOARD.read_text()
+    assert "__inputs" not in data and "${DS_" not in text  # import-only placeholders
+    assert data["id"] is None and data["uid"] and data["title"]
+    variables = {v["name"]: v for v in data["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert variables["infinity"]["query"] == "yesoreyeram-infinity-datasource"
+    ds_vars = {f"${{{n}}}" for n, v in variables.items() if v["type"] == "datasource"}
     ids = [p["id"] for p in data["panels"]]
-    assert len(ids) == len(set(ids)) and data["uid"] and data["title"]
+    assert len(ids) == len(set(ids))
     for p in data["panels"]:
         assert set(p["gridPos"]) == {"x", "y", "w", "h"} and p["gridPos"]["x"] + p["gridPos"][
             "w"] <= 24
-        assert p["datasource"]["uid"] in inputs
+        assert p["datasource"]["uid"] in ds_vars, p["title"]
         for t in p["targets"]:
-            assert t["datasource"]["uid"] in inputs
-    # The top-files table reads the JSON endpoint, with columns that endpoint returns.
+            assert t["datasource"]["uid"] in ds_vars, p["title"]
+            if "expr" in t:  # every Prometheus query honours $job
+                assert 'job=~"$job"' in t["expr"], (p["title"], t["expr"])
+    for name in ("job", "instance"):
+        assert variables[name]["datasource"]["uid"] == "${datasource}"
+    # The top-files table reads the chosen job's server over the picker's time range.
     table = next(p for p in data["panels"] if "most-modified" in p["title"].lower())
     target = table["targets"][0]
-    assert target["url"].split("?")[0].endswith(TOP_FILES_PATH)
+    assert target["url"].startswith("http://${instance}" + TOP_FILES_PATH)
+    assert "from=${__from}" in target["url"] and "to=${__to}" in target["url"]
+    assert "$job" in variables["instance"]["definition"]
     logger = ChangeLogger(ledger_path, agent_id="a", session_id="s", workdir=workdir)
     logger.log_file_change("x.py", "file_create", None, "x\n")
     row = LogMetrics(ledger_path).top_files()[0]
     assert {c["selector"] for c in target["columns"]} <= set(row)
+
+
+def test_provisioning_files_point_at_the_dashboard() -> None:
+    yaml = pytest.importorskip("yaml")
+    folder = DASHBOARD.parent / "provisioning"
+    dashboards = yaml.safe_load((folder / "dashboards" / "git-ledger.yaml").read_text())
+    assert dashboards["apiVersion"] == 1
+    provider = dashboards["providers"][0]
+    assert provider["type"] == "file" and provider["options"]["path"].startswith("/")
+    sources = yaml.safe_load((folder / "datasources" / "git-ledger.yaml").read_text())
+    types = {d["type"] for d in sources["datasources"]}
+    variables = {v["name"]: v for v in dashboard()["templating"]["list"]}
+    # Each data source variable finds a provisioned data source of its type.
+    assert {variables["datasource"]["query"], variables["infinity"]["query"]} <= types
 
 
 def test_queries_are_valid_promql() -> None:

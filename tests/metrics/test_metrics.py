@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -133,8 +134,16 @@ def test_http_endpoint_is_scraped_over_loopback(ledger_path: Path, workdir: Path
             assert json.load(resp)[0]["file_path"] == "api/main.py"
         with urllib.request.urlopen(base + "/api/health", timeout=10) as resp:
             assert json.load(resp)["status"] in ("healthy", "warning")
+        # Grafana's table passes the time picker as from/to in milliseconds.
+        now_ms = int(time.time() * 1000)
+        picked = f"/api/top-files?from={now_ms - 3_600_000}&to={now_ms}&limit=5"
+        with urllib.request.urlopen(base + picked, timeout=10) as resp:
+            assert [r["file_path"] for r in json.load(resp)] == ["api/main.py", "README.md"]
+        # /metrics, where Prometheus scrapes when a job names no metrics_path, answers too.
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as resp:
+            assert families(resp.read().decode())["git_ledger_entries"].samples
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(base + "/metrics", timeout=10)
+            urllib.request.urlopen(base + "/nothing-here", timeout=10)
         assert err.value.code == 404
         err.value.close()
     finally:
@@ -142,6 +151,13 @@ def test_http_endpoint_is_scraped_over_loopback(ledger_path: Path, workdir: Path
         server.server_close()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_default_port_is_not_prometheus_nor_an_allocated_exporter_port() -> None:
+    from ledger.metrics import DEFAULT_PORT
+
+    assert DEFAULT_PORT != 9090 and not 9100 <= DEFAULT_PORT <= 9999
+    assert DEFAULT_PORT not in (10050, 10051)  # Zabbix agent and server
 
 
 def test_health_grades_error_rate_storage_idle_and_integrity(

@@ -85,7 +85,7 @@ def test_checkpoint_cli_prints_the_checkpoint(ledger_path: Path, workdir: Path) 
     proc = run_cli("--ledger", str(ledger_path), "checkpoint")
     assert proc.returncode == 0, proc.stderr
     head = git(ledger_path, "rev-parse", CHECKPOINT_REF).strip()
-    assert proc.stdout == f"checkpoint #1 {head} (unsigned): 1 sessions, 1 entries\n"
+    assert proc.stdout == f"checkpoint #1 {head[:12]} (unsigned): 1 session, 1 entry\n"
     data = json.loads(run_cli("--ledger", str(ledger_path), "checkpoint", "--json").stdout)
     assert data["sequence"] == 2 and data["previous"] == head
 

@@ -103,7 +103,7 @@ def test_untouched_ledger_verifies_clean(checkpointed: Path, workdir: Path) -> N
     proc = run_cli("--ledger", str(checkpointed), "verify")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("verify: clean")
-    assert "1 entries after checkpoint #1" in proc.stdout
+    assert "1 entry after checkpoint #1" in proc.stdout
     data = json.loads(run_cli("--ledger", str(checkpointed), "verify", "--json").stdout)
     assert data["ok"] is True and data["verdict"] == "clean" and data["problems"] == []
 
