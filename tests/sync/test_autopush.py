@@ -61,6 +61,8 @@ def test_an_agent_session_end_is_pushed(tmp_path: Path) -> None:
     }
     proc = run_cli("--ledger", str(ledger), "agent", "claude-code", input=json.dumps(event))
     assert proc.returncode == 0, proc.stderr
+    # The hook spooled the event; its drainer records it, then pushes.
+    assert run_cli("--ledger", str(ledger), "agent", "drain").returncode == 0
     sessions = git(ledger, "for-each-ref", "--format=%(refname)", "refs/heads/sessions/")
     ref = next(r for r in sessions.split() if "agent-run-1" in r)
     assert _wait_for_ref(central, ref) == git(ledger, "rev-parse", ref).strip()
