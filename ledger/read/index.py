@@ -28,7 +28,7 @@ from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -249,6 +249,7 @@ _API = "api_call"
 
 def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
     """What the audit lists of a command or an API call, kept so that it need not read it."""
+    row: dict[str, Any]
     if ctype == _COMMAND:
         row = {"command": meta.get("command", description), "exit_code": meta.get("exit_code"),
                "duration_seconds": meta.get("duration_seconds")}
@@ -257,6 +258,11 @@ def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
                "status_code": meta.get("status_code"),
                "duration_seconds": meta.get("duration_seconds")}
     else:
+        row = {}
+    if meta.get("undo_kind"):  # restore and revert writes: the audit's timeline lists them
+        row.update(undo_kind=meta.get("undo_kind"), undo_of=meta.get("undo_of"),
+                   description=description)
+    if not row:
         return None
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 

@@ -52,7 +52,7 @@ class IndexedEntry:
 
     @property
     def description(self) -> str:
-        return str(self.metadata.get("command", ""))
+        return str(self.metadata.get("command", self.metadata.get("description", "")))
 
     def to_dict(self) -> dict[str, Any]:
         """The entry in full, read from git."""
