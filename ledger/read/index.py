@@ -6,7 +6,9 @@ refs (``ledger-query-index.sqlite`` in the ledger directory), in the spirit of g
 commit-graph: derived from the git data only, keyed by each session's tip commit, brought
 up to date from the refs before every use (new commits are read from the new tip down to
 the indexed one; a session whose ref was rewritten or deleted is re-read or dropped), and
-safe to delete at any time. Whatever it returns is read back from git and checked again.
+safe to delete at any time. Whatever it returns is read back from git and checked again,
+and it cannot leave anything out: every session row carries keyed checksums of its rows
+(:mod:`ledger.read.index_seal`), proven on every open; an index that fails them is rebuilt.
 """
 
 from __future__ import annotations
@@ -23,19 +25,22 @@ import pygit2
 from ledger._graph import entry_blob, first_parents, is_observation
 from ledger._layout import INDEX_FILE
 from ledger._names import from_tree_path
+from ledger._statedir import index_key
 from ledger._store import LedgerStore
 from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
+from ledger.read.index_seal import disagreement, seal_session, tip_mac
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions(
-    session TEXT PRIMARY KEY, tip TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0
+    session TEXT PRIMARY KEY, tip TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,
+    count INTEGER NOT NULL, digest TEXT NOT NULL, mac TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL, mac TEXT);
 CREATE TABLE IF NOT EXISTS entries(
     id TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -111,53 +116,84 @@ class QueryIndex:
         self.path: Path = store.path / INDEX_FILE
         self.sources = sources or self._live
         self.live_only = live_only
+        self.key = b""
 
     def _live(self) -> dict[str, tuple[bytes, bool]]:
         return {s: (t, False) for s, t in self.store.sessions().items()}
 
     @contextlib.contextmanager
     def session(self, progress: Progress | None = None) -> Iterator[sqlite3.Connection | None]:
-        """An up-to-date connection (brought level with the refs first), or None."""
+        """An up-to-date connection (proven complete, then brought level with the refs), or
+        None when the index cannot be used (the caller walks the commit graph)."""
         conn = self._connect()
         if conn is None:
             yield None
             return
         try:
             try:
+                if disagreement(conn, self.key) is not None:
+                    conn.close()  # never trusted: rebuilt from git
+                    conn = self._connect(fresh=True)
+                    if conn is None:
+                        yield None
+                        return
                 self._refresh(conn, progress)
             except (sqlite3.Error, OSError):
                 yield None
                 return
             yield conn
         finally:
+            if conn is not None:
+                conn.close()
+
+    def check(self) -> str | None:
+        """Why the index on disk cannot be trusted (one line), or None: it proves out (or
+        there is none). Changes nothing."""
+        if not self.path.exists():
+            return None
+        conn = self._connect()
+        if conn is None:
+            return "the index cannot be opened"
+        try:
+            return disagreement(conn, self.key)
+        except sqlite3.Error as exc:
+            return f"the index cannot be read: {exc}"
+        finally:
             conn.close()
 
     def tip_times(self, tips: Iterable[bytes]) -> dict[bytes, int] | None:
         """The commit time of each tip commit, remembered by commit id (which fixes it).
 
-        Lets a query skip sessions older than its window without reading their tips.
+        Lets a query skip sessions older than its window without reading their tips. A
+        remembered time whose checksum fails is read from git again.
         Returns None when the index cannot be used.
         """
         wanted = set(tips)
         conn = self._connect()
         if conn is None:
             return None
+        key = self.key
         try:
-            known: dict[bytes, int] = dict(conn.execute("SELECT tip, ctime FROM tip_times"))
+            known: dict[bytes, int] = {
+                tip: ctime
+                for tip, ctime, seal in conn.execute("SELECT tip, ctime, mac FROM tip_times")
+                if isinstance(tip, bytes) and seal == tip_mac(key, tip, ctime)
+            }
             missing = wanted - known.keys()
             if missing:
                 repo = self.store.repo
-                rows: list[tuple[bytes, int]] = []
+                rows: list[tuple[bytes, int, str]] = []
                 for tip in missing:
                     commit = repo.get(pygit2.Oid(raw=tip))
                     if isinstance(commit, pygit2.Commit):
-                        rows.append((tip, commit.commit_time))
-                known.update(rows)
+                        ctime = commit.commit_time
+                        rows.append((tip, ctime, tip_mac(key, tip, ctime)))
+                known.update((t, c) for t, c, _ in rows)
                 conn.execute("BEGIN IMMEDIATE")
                 if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
                     conn.execute("DELETE FROM tip_times")
-                    rows = [(t, known[t]) for t in wanted if t in known]
-                conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?)", rows)
+                    rows = [(t, known[t], tip_mac(key, t, known[t])) for t in wanted if t in known]
+                conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?, ?)", rows)
                 conn.execute("COMMIT")
             return {t: known[t] for t in wanted if t in known}
         except sqlite3.Error:
@@ -165,7 +201,13 @@ class QueryIndex:
         finally:
             conn.close()
 
-    def _connect(self) -> sqlite3.Connection | None:
+    def _connect(self, *, fresh: bool = False) -> sqlite3.Connection | None:
+        key = index_key(self.store.path)
+        if key is None:  # nowhere to keep the key: the index could not be proven
+            return None
+        self.key = key
+        if fresh and not self.drop():
+            return None
         for _attempt in range(2):
             try:
                 conn = sqlite3.connect(self.path, timeout=600, isolation_level=None)
@@ -218,9 +260,7 @@ class QueryIndex:
                 if old is not None and not reached:
                     conn.execute("DELETE FROM entries WHERE session=?", (key,))
                 conn.executemany(f"INSERT INTO entries VALUES({_MARKS})", new_rows)
-                conn.execute(
-                    "INSERT OR REPLACE INTO sessions VALUES(?, ?, ?)", (key, tip, archived)
-                )
+                seal_session(conn, self.key, key, tip, archived)
                 if progress is not None:
                     progress(done, len(changed))
             conn.execute("COMMIT")
