@@ -18,6 +18,8 @@ from pathlib import Path
 
 INDEX_KEY = "index.key"
 """The secret key of the query index's checksums."""
+INDEX_SEAL = "index.seal"
+"""The keyed stamp of the query index file as last proven."""
 ANCHOR_FILE = "verified.json"
 """The last verified state: checkpoint sequence, per-session tips and counts."""
 

@@ -25,12 +25,18 @@ import pygit2
 from ledger._graph import entry_blob, first_parents, is_observation
 from ledger._layout import INDEX_FILE
 from ledger._names import from_tree_path
-from ledger._statedir import index_key
+from ledger._statedir import INDEX_SEAL, index_key, state_dir
 from ledger._store import LedgerStore
 from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
-from ledger.read.index_seal import disagreement, seal_session, tip_mac
+from ledger.read.index_seal import (
+    disagreement,
+    is_sealed,
+    seal_session,
+    tip_mac,
+    write_seal,
+)
 
 SCHEMA_VERSION = "5"
 
@@ -131,13 +137,15 @@ class QueryIndex:
             return
         try:
             try:
-                if disagreement(conn, self.key) is not None:
+                sealed = self._sealed()
+                if not sealed and disagreement(conn, self.key) is not None:
                     conn.close()  # never trusted: rebuilt from git
                     conn = self._connect(fresh=True)
                     if conn is None:
                         yield None
                         return
-                self._refresh(conn, progress)
+                if self._refresh(conn, progress) or not sealed:
+                    write_seal(conn, self.key, self.path, self._seal_path())
             except (sqlite3.Error, OSError):
                 yield None
                 return
@@ -145,6 +153,12 @@ class QueryIndex:
         finally:
             if conn is not None:
                 conn.close()
+
+    def _seal_path(self) -> Path:
+        return state_dir(self.store.path) / INDEX_SEAL
+
+    def _sealed(self) -> bool:
+        return is_sealed(self.key, self.path, self._seal_path())
 
     def check(self) -> str | None:
         """Why the index on disk cannot be trusted (one line), or None: it proves out (or
@@ -189,12 +203,15 @@ class QueryIndex:
                         ctime = commit.commit_time
                         rows.append((tip, ctime, tip_mac(key, tip, ctime)))
                 known.update((t, c) for t, c, _ in rows)
+                sealed = self._sealed()
                 conn.execute("BEGIN IMMEDIATE")
                 if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
                     conn.execute("DELETE FROM tip_times")
                     rows = [(t, known[t], tip_mac(key, t, known[t])) for t in wanted if t in known]
                 conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?, ?)", rows)
                 conn.execute("COMMIT")
+                if sealed:  # the rows were proven before this write: still proven after it
+                    write_seal(conn, key, self.path, self._seal_path())
             return {t: known[t] for t in wanted if t in known}
         except sqlite3.Error:
             return None
@@ -238,14 +255,15 @@ class QueryIndex:
             return False
         return True
 
-    def _refresh(self, conn: sqlite3.Connection, progress: Progress | None) -> None:
-        """Bring the index level with its sources (live only: leave archived rows be)."""
+    def _refresh(self, conn: sqlite3.Connection, progress: Progress | None) -> bool:
+        """Bring the index level with its sources (live only: leave archived rows be);
+        True when it wrote anything."""
         scope = (0,) if self.live_only else (0, 1)
         tips = {k: (t.hex(), int(a)) for k, (t, a) in self.sources().items() if a in scope}
         query = "SELECT session, tip, archived FROM sessions"
         rows = conn.execute(query).fetchall()
         if {k: (t, a) for k, t, a in rows if a in scope} == tips:
-            return
+            return False
         conn.execute("BEGIN IMMEDIATE")
         try:
             known = {k: (t, a) for k, t, a in conn.execute(query).fetchall()}
@@ -267,6 +285,7 @@ class QueryIndex:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return True
 
     def _rows(
         self, repo: pygit2.Repository, session: str, tip: str, stop: str | None

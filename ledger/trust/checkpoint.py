@@ -37,7 +37,8 @@ from ledger.entry import (
 )
 from ledger.errors import CheckpointError, LedgerError, SigningError, StorageError
 from ledger.location import resolve_ledger_dir
-from ledger.trust.signing import CFG_SIGNING_KEY, sign_payload, signing_key
+from ledger.trust.anchor import record_anchor
+from ledger.trust.signing import CFG_SIGNING_KEY, allowed_signers, sign_payload, signing_key
 
 CHECKPOINT_FILE = "checkpoint.json"
 SIGNATURE_FILE = "checkpoint.sig"
@@ -363,6 +364,9 @@ def write_checkpoint(
         commit_id = _commit(repo, payload, signature, prev, sequence, marks, stamp)
         checkpoint = parse_checkpoint(repo, commit_id)
     accept_checkpoint(ledger, checkpoint)
+    record_anchor(repo, ledger, (checkpoint.sequence, checkpoint.id),
+                  {k: (m.tip, m.entries) for k, m in checkpoint.sessions.items()},
+                  allowed_signers(repo, ledger) is not None or checkpoint.signed)
     return checkpoint
 
 

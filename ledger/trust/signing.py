@@ -23,6 +23,7 @@ NAMESPACE = "git-ledger"
 CFG_SIGNING_KEY = "ledger.signingKey"
 CFG_ALLOWED_SIGNERS = "ledger.allowedSigners"
 CFG_SIGN_ENTRIES = "ledger.signEntries"
+CFG_GIT_ALLOWED_SIGNERS = "gpg.ssh.allowedSignersFile"
 
 
 def _config_path(repo: pygit2.Repository, ledger: Path, key: str) -> Path | None:
@@ -41,9 +42,20 @@ def signing_key(repo: pygit2.Repository, ledger: Path) -> Path | None:
     return _config_path(repo, ledger, CFG_SIGNING_KEY)
 
 
-def allowed_signers(repo: pygit2.Repository, ledger: Path) -> Path | None:
-    """The allowed-signers file that checkpoint signatures are checked against, if any."""
-    return _config_path(repo, ledger, CFG_ALLOWED_SIGNERS)
+def allowed_signers(
+    repo: pygit2.Repository, ledger: Path, *, user_default: bool = False
+) -> Path | None:
+    """The allowed-signers file that checkpoint signatures are checked against, if any.
+
+    ``ledger.allowedSigners`` from the ledger's config or the user's (global) one; with
+    ``user_default`` (signing was required when the ledger last verified) also git's own
+    ``gpg.ssh.allowedSignersFile``, so that unsetting the ledger's setting does not switch
+    the check off.
+    """
+    found = _config_path(repo, ledger, CFG_ALLOWED_SIGNERS)
+    if found is None and user_default:
+        found = _config_path(repo, ledger, CFG_GIT_ALLOWED_SIGNERS)
+    return found
 
 
 def _ssh_keygen() -> str:

@@ -18,6 +18,7 @@ from ledger._store import LedgerStore
 from ledger._words import plural
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
+from ledger.trust.anchor import signing_required
 from ledger.trust.checkpoint import (
     Checkpoint,
     accept_checkpoint,
@@ -28,6 +29,7 @@ from ledger.trust.checkpoint import (
 )
 from ledger.trust.checks import Walk, check_entry_signatures, check_objects, walk_session
 from ledger.trust.findings import Findings, VerifyReport, branch
+from ledger.trust.outside import check_index, check_outside, record_verified
 from ledger.trust.signing import allowed_signers, check_signature
 
 
@@ -65,7 +67,11 @@ def verify_ledger(
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
     check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
+    check_outside(repo, ledger, chain, sessions, walks, out)
+    check_index(store, out)
 
+    if report.ok and accept and not record_verified(repo, ledger, chain, sessions, walks):
+        out.note("state-not-saved", str(ledger), "cannot record the verified state outside it")
     if report.ok and accept and chain:
         try:
             accept_checkpoint(ledger, chain[0])
@@ -110,7 +116,7 @@ def _walk_sessions(
     """Walk and check every session (from the base checkpoint's tips, when there is one)."""
     report = out.report
     walks: dict[str, Walk] = {}
-    allowed = allowed_signers(repo, ledger)
+    allowed = allowed_signers(repo, ledger, user_default=signing_required(ledger))
     for sid, raw in sorted(sessions.items()):
         stop = base.sessions.get(sid) if base is not None else None
         walks[sid] = walk_session(
@@ -213,7 +219,7 @@ def _check_signatures(
 ) -> None:
     if not scope:
         return
-    allowed = allowed_signers(repo, ledger)
+    allowed = allowed_signers(repo, ledger, user_default=signing_required(ledger))
     report = out.report
     if allowed is None:
         signed = sum(1 for c in scope if c.signed)
