@@ -37,6 +37,21 @@ def _config_path(repo: pygit2.Repository, ledger: Path, key: str) -> Path | None
     return path if path.is_absolute() else ledger / path
 
 
+def _user_config_path(key: str) -> Path | None:
+    """``key`` from the user's own git config (global or XDG), which the ledger's config
+    cannot override by setting it empty."""
+    for opener in (pygit2.Config.get_global_config, pygit2.Config.get_xdg_config):
+        try:
+            value = str(opener()[key])
+        except (KeyError, OSError, pygit2.GitError):
+            continue
+        if value:
+            path = Path(os.path.expanduser(value))
+            if path.is_absolute():
+                return path
+    return None
+
+
 def signing_key(repo: pygit2.Repository, ledger: Path) -> Path | None:
     """The SSH key configured to sign checkpoints (``ledger.signingKey``), if any."""
     return _config_path(repo, ledger, CFG_SIGNING_KEY)
@@ -52,7 +67,9 @@ def allowed_signers(
     ``gpg.ssh.allowedSignersFile``, so that unsetting the ledger's setting does not switch
     the check off.
     """
-    found = _config_path(repo, ledger, CFG_ALLOWED_SIGNERS)
+    found = _config_path(repo, ledger, CFG_ALLOWED_SIGNERS) or _user_config_path(
+        CFG_ALLOWED_SIGNERS
+    )
     if found is None and user_default:
         found = _config_path(repo, ledger, CFG_GIT_ALLOWED_SIGNERS)
     return found
