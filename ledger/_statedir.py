@@ -33,9 +33,15 @@ def ledger_id(ledger: Path) -> str:
 
 
 def state_dir(ledger: Path) -> Path:
-    """Where this ledger's outside anchors live (not created here)."""
+    """Where this ledger's outside anchors live (not created here).
+
+    Raises OSError when there is no home directory to put it in.
+    """
     base = os.environ.get("XDG_STATE_HOME") or ""
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "state"
+    try:
+        root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "state"
+    except RuntimeError as exc:  # no $HOME and no passwd entry
+        raise OSError(f"no state directory: {exc}") from exc
     return root / "git-ledger" / ledger_id(ledger)
 
 
@@ -56,16 +62,28 @@ def write_private(path: Path, data: bytes) -> None:
 
 def index_key(ledger: Path) -> bytes | None:
     """The ledger's index key, created on first use; None when the state dir is unusable."""
-    path = state_dir(ledger) / INDEX_KEY
     try:
+        path = state_dir(ledger) / INDEX_KEY
         key = path.read_bytes()
         if len(key) == 32:
             return key
-    except OSError:
+    except FileNotFoundError:
         pass
+    except OSError:
+        return None
+    try:  # exclusive create: two first users never end up with different keys
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
     try:
-        write_private(path, secrets.token_bytes(32))
-        key = path.read_bytes()  # another process may have won the race: use its key
+        key = path.read_bytes()
     except OSError:
         return None
     return key if len(key) == 32 else None
