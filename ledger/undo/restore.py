@@ -33,7 +33,14 @@ from ledger.types import ChangeType
 from ledger.undo.history import FILE_CHANGES, Unknown, file_changes, state_at, unkept
 from ledger.undo.plan import FileAction, UndoResult, Want, conflict_message, make_plan
 from ledger.undo.redacted import with_marks
-from ledger.undo.workspace import Location, delete_file, locate, read_state, write_file
+from ledger.undo.workspace import (
+    Location,
+    clear_stale_temps,
+    delete_file,
+    locate,
+    read_state,
+    write_file,
+)
 from ledger.write.logger import ChangeLogger
 from ledger.write.session import new_session_id
 
@@ -299,6 +306,9 @@ class Restorer:
         result = UndoResult(plan=plan, dry_run=dry_run)
         if result.conflicts and not force and not dry_run:
             raise UndoConflictError(conflict_message(result.conflicts), result, result.conflicts)
+        if not dry_run:  # what a killed undo left in these folders goes first
+            for action in plan:
+                clear_stale_temps(self._locate(action.tree_path, dest))
         if dry_run or not result.changes:
             return result
         # Deletions first, deepest first, so a folder they empty can take a file's place.
