@@ -14,7 +14,7 @@ import pygit2
 from ledger._graph import first_parents, is_observation
 from ledger._names import from_tree_path
 from ledger._store import LedgerStore
-from ledger.trust.redact import REDACTIONS_KEY, Redactor, load_key
+from ledger.trust.redact import MARKER_PREFIX, REDACTIONS_KEY, Redactor, load_key
 from ledger.trust.redact.config import ledger_settings
 from ledger.trust.redact.fill import MARKS_KEY, Mark, fill, marker_marks, parse_marks, secrets_in
 from ledger.undo.history import FileState, Recorded, tree_state
@@ -36,6 +36,9 @@ def with_marks(
     """
     if not isinstance(state, FileState) or not state.stored or point is None:
         return state
+    data = store.read_blob(state.oid)
+    if data is None or MARKER_PREFIX.encode() not in data:
+        return state  # a redacted state always holds a marker: most files need no walk
     origin, newer = point, child
     for commit in first_parents(store.repo, point):
         now = tree_state(commit, tree_path)
