@@ -92,6 +92,7 @@ class Redactor:
         self._key_res = [re.compile(k, re.IGNORECASE) for k in sensitive_keys]
         self._gate = gate_for(self.rules)
         self._key_cache: dict[str, bool] = {}
+        self._clean_keys: set[str] = set()
 
     @classmethod
     def for_ledger(cls, path: Path, repo: pygit2.Repository) -> Redactor:
@@ -214,7 +215,7 @@ class Redactor:
             value = {**value, "value": self.marker(SENSITIVE_KEY_RULE, secret)}
         out: dict[str, Any] = {}
         for key, item in value.items():
-            new_key, fired = self.text(key)
+            new_key, fired = self._key_text(key)
             if fired:  # a secret used as a key would be stored in the clear
                 hits[f"{field}.{new_key}"] = fired
                 key = new_key
@@ -226,6 +227,15 @@ class Redactor:
             else:
                 out[key] = self.value(item, sub, hits)
         return out
+
+    def _key_text(self, key: str) -> tuple[str, list[str]]:
+        """A metadata key redacted like any text; keys repeat, so clean ones are remembered."""
+        if key in self._clean_keys:
+            return key, []
+        new_key, fired = self.text(key)
+        if not fired and len(self._clean_keys) < _KEY_CACHE_SIZE:
+            self._clean_keys.add(key)
+        return new_key, fired
 
     def _list(self, value: list[Any], field: str, hits: dict[str, list[str]]) -> list[Any]:
         # A list of (name, value) pairs, as HTTP clients give headers:
