@@ -105,6 +105,7 @@ class LedgerStore:
         self.archives = archives
         self._local = threading.local()
         self._ready = False
+        self._lock_dir = os.path.join(path, LOCK_FOLDER)
         if durable and _SYNCFS is None:
             enable_fsync()
         if not create:
@@ -163,7 +164,7 @@ class LedgerStore:
     def session_lock(self, session_id: str, timeout: float = 60.0) -> Iterator[None]:
         """Hold the session's writer lock; raise LockTimeoutError after ``timeout`` s."""
         with flock(
-            self.path / LOCK_FOLDER,
+            self._lock_dir,
             f"{session_id}.lock",
             what=f"lock session {session_id}",
             timeout=timeout,
