@@ -119,10 +119,12 @@ def _check_text(text: str, what: str) -> str:
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
     """The one byte form of an entry: sorted keys, no spaces, UTF-8, newline-terminated."""
-    return (
-        json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        + "\n"
-    ).encode("utf-8")
+    return (_CANONICAL.encode(data) + "\n").encode("utf-8")
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 @dataclasses.dataclass(frozen=True)

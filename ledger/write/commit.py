@@ -155,7 +155,8 @@ class CommitWriter:
         if self.sign is not None:
             raw = self.sign(raw)
         commit = sink.write(OBJ_COMMIT, raw)
-        entry = dataclasses.replace(entry, id=commit.hex())
+        # The id is the commit's, known only now; the entry has not been handed out yet.
+        object.__setattr__(entry, "id", commit.hex())
         self._last = (commit, stamp, tree)
         return entry, commit
 
