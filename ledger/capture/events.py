@@ -74,7 +74,10 @@ def _already_recorded(logger: ChangeLogger, event: HookEvent) -> bool:
 
 
 def _stamp(logger: ChangeLogger, event: HookEvent) -> dt.datetime | None:
-    """The event's time, unless the session already holds a later entry (then: now)."""
+    """The event's time, unless the session already holds a later entry or the event is
+    dated after the clock's now (a spool file's time set ahead): then now."""
+    if event.time > dt.datetime.now(dt.UTC):
+        return None
     if logger.store.exists:
         newest = next(iter(logger.store.walk_session(logger.session_id)), None)
         if newest is not None and newest.timestamp > event.time:

@@ -36,6 +36,7 @@ from ledger.entry import (
     parse_timestamp,
 )
 from ledger.errors import StorageError
+from ledger.write.clock import max_clock_skew
 from ledger.write.draft import Absent, Draft
 from ledger.write.session import entry_time
 
@@ -82,6 +83,7 @@ class CommitWriter:
         self._email = agent_email(agent_id)
         self._trees = TreeCache()
         self._last: tuple[bytes, dt.datetime] | None = None  # (tip, its timestamp)
+        self._skew: float | None = None  # ledger.maxClockSkew, read at the first given time
 
     def commit(self, draft: Draft, lock_timeout: float) -> Entry:
         """Write one entry and move the session ref to it (retried when the ref moved)."""
@@ -125,7 +127,9 @@ class CommitWriter:
 
     def build(self, sink: ObjectSink, tip: bytes | None, draft: Draft) -> tuple[Entry, bytes]:
         """Write the entry's objects after ``tip``; return the entry and its commit id."""
-        stamp = entry_time(draft.timestamp, self._last_time(sink, tip))
+        if self._skew is None and draft.timestamp is not None:
+            self._skew = max_clock_skew(self.store.repo)
+        stamp = entry_time(draft.timestamp, self._last_time(sink, tip), self._skew)
         when = int(stamp.timestamp())
         editor = TreeEditor(sink, self._trees, _commit_tree(sink, tip) if tip else None)
         change = self._apply_states(sink, editor, tip, draft, when)
