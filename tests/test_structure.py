@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "ledger.content": 2,
     "ledger._names": 2,
     "ledger._fs": 2,
+    "ledger._outfile": 2,
     "ledger._objects": 2,
     "ledger._git": 2,
     "ledger._graph": 2,

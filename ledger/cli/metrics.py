@@ -80,21 +80,26 @@ def _serve_until_interrupted(server: Any) -> None:
 
 
 @metrics_group.command("export")
-@click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
+@click.argument("output_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--max-storage-mb", type=float, default=500, show_default=True)
 @click.pass_context
 def export_cmd(ctx: click.Context, output_file: str, max_storage_mb: float) -> None:
     """Write the metrics to a .prom file atomically (node_exporter's textfile collector).
 
+    OUTPUT_FILE - is standard output; a device or named pipe is written through, a
+    symbolic link or other non-regular file is refused.
+
     \b
     Example:
       git ledger metrics export /var/lib/node_exporter/textfile/git_ledger.prom
+      git ledger metrics export - | grep sessions
     """
     metrics = LogMetrics(ledger_dir(ctx), max_storage_mb=max_storage_mb)
     metrics.store.repo  # noqa: B018
     text = metrics.export_prometheus_metrics(output_file)
     series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
-    click.echo(f"Wrote {series} series to {output_file}")
+    if output_file != "-":
+        click.echo(f"Wrote {series} series to {output_file}")
 
 
 @metrics_group.command("health")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger._fs import maintenance_paused
 from ledger._layout import SESSION_REF_PREFIX
+from ledger._outfile import write_output
 from ledger._snapshot import RefSnapshot, snapshot_fsck, take_snapshot
 from ledger.dates import as_datetime
 from ledger.entry import Entry
@@ -74,7 +75,7 @@ def generate_audit_report(
             if format == "markdown"
             else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
         )
-        Path(output_file).write_text(text, encoding="utf-8")
+        write_output(output_file, text)
     return report
 
 
