@@ -11,6 +11,7 @@ import click
 from ledger._words import plural
 from ledger.cli.common import print_json_array, print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
+from ledger.cli.numbers import count
 from ledger.cli.options import (
     Hours,
     entry_filters,
@@ -31,7 +32,7 @@ from ledger.errors import SessionNotFoundError
               help="How far back (the same as --since Nh).")
 @since_option("From this time instead of --hours")
 @until_option()
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=count(), default=100, show_default=True)
 @verbose_option
 @full_option
 @json_option
@@ -67,7 +68,7 @@ def recent_cmd(
 
 @click.command("search")
 @entry_filters
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=count(), default=100, show_default=True)
 @verbose_option
 @full_option
 @json_option
@@ -177,7 +178,7 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
 
 
 @click.command("sessions")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@click.option("--limit", type=count(), help="At most this many (newest first).")
 @json_option
 @live_only_option
 @click.pass_context

@@ -83,7 +83,7 @@ def read_entries(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if stripped.startswith("["):
         try:
             data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # a decode error, or an integer too long to read
             raise ImportFormatError(f"{name}: invalid JSON: {exc}") from exc
         if not all(isinstance(item, dict) for item in data):
             raise ImportFormatError(f"{name}: the array must hold entry objects")
@@ -94,8 +94,9 @@ def read_entries(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"{name}:{number}: invalid JSON line: {exc.msg}") from exc
+        except ValueError as exc:  # a decode error, or an integer too long to read
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ImportFormatError(f"{name}:{number}: invalid JSON line: {why}") from exc
         if not isinstance(item, dict):
             raise ImportFormatError(f"{name}:{number}: expected an entry object")
         out.append(item)

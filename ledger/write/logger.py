@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ledger._layout import SESSION_REF_PREFIX
@@ -19,7 +18,7 @@ from ledger._upkeep import maybe_start_maintenance
 from ledger.content import DEFAULT_MAX_CONTENT_BYTES, state_from_bytes, state_from_disk, to_bytes
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
-from ledger.location import resolve_ledger_dir
+from ledger.location import absolute, resolve_ledger_dir
 from ledger.trust.redact import Redactor
 from ledger.trust.redact.fill import marks_of
 from ledger.trust.signing import entry_signer
@@ -91,7 +90,7 @@ class ChangeLogger:
             session_id = os.environ.get(ENV_SESSION) or new_session_id()
         self.agent_id = validate_agent_id(agent_id)
         self.session_id = validate_session_id(session_id)
-        self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
+        self.workdir = absolute(workdir)
         self.ledger_dir = resolve_ledger_dir(
             ledger_dir if ledger_dir is not None else log_dir, cwd=self.workdir
         )
