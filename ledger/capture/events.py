@@ -210,6 +210,11 @@ def _commit_meta(
     }
 
 
+def _where(meta: dict[str, Any]) -> dict[str, Any]:
+    """The repository keys of a commit entry, for its file entries too."""
+    return {k: meta[k] for k in ("repository", "remote") if k in meta}
+
+
 def _commit_title(commit: pygit2.Commit, meta: dict[str, Any]) -> str:
     branch, rebasing = meta["branch"], meta["rebasing"]
     where = (
@@ -240,7 +245,8 @@ def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
                 before_content=change.before,
                 after_content=change.after,
                 description=f"{_VERBS[change.ctype]} {change.path} in commit {short}",
-                metadata={"commit": str(commit.id), "branch": meta["branch"]},
+                metadata={"commit": str(commit.id), "branch": meta["branch"],
+                          **_where(meta)},
                 timestamp=stamp,
             )
         logger.log(ChangeType.GIT_COMMIT, _commit_title(commit, meta), meta, timestamp=stamp)
