@@ -297,6 +297,7 @@ class LogQuery(SessionSummaries):
         fsck: bool = True,
         verify: bool = False,
         progress: Progress | None = None,
+        repo: str | os.PathLike[str] | RepoScope | None = None,
     ) -> dict[str, Any]:
         """An audit of what happened between two dates, as a plain dict.
 
@@ -311,12 +312,13 @@ class LogQuery(SessionSummaries):
             verify: add ``git ledger verify``'s result (checkpoints, signatures, problems)
                 to the integrity section as ``integrity.verify``.
             progress: called with (sessions read, sessions to read).
+            repo: only this repository's entries (as for :meth:`query`).
         """
         from ledger.reports.audit import generate_audit_report
 
         return generate_audit_report(
             self, start_date, end_date, output_file, format, fsck=fsck, verify=verify,
-            progress=progress,
+            progress=progress, repo=repo,
         )
 
     def analyze_patterns(

@@ -67,6 +67,11 @@ def entry_repo(metadata: Mapping[str, Any] | None) -> tuple[str | None, str | No
     return root_text, remote_text or None
 
 
+def repo_label(root: str | None, remote: str | None) -> str | None:
+    """How reports name a repository: its remote (the same on every clone), else its root."""
+    return remote or root
+
+
 @dataclasses.dataclass(frozen=True)
 class RepoScope:
     """The repositories a query keeps: these roots, or these remotes."""

@@ -131,3 +131,34 @@ def test_remote_keys() -> None:
     assert remote_key("git@github.com:acme/a.git") == "github.com/acme/a"
     assert remote_key("ssh://git@github.com:22/acme/a") == "github.com/acme/a"
     assert remote_key("file:///srv/git/a.git") == "/srv/git/a"
+
+
+def test_the_audit_groups_files_by_repository(
+    two_repos: tuple[Path, Path], ledger_path: Path
+) -> None:
+    alpha, _beta = two_repos
+    proc = run_cli("--ledger", str(ledger_path), "audit", "--since", "1d", "--json", "--no-fsck")
+    report = json.loads(proc.stdout)
+    readmes = {f["repository"]: f for f in report["files_changed"]
+               if f["file_path"] == "README.md"}
+    assert set(readmes) == {"github.com/acme/alpha", "github.com/acme/beta"}
+    assert readmes["github.com/acme/beta"]["changes"] == 2
+    assert readmes["github.com/acme/beta"]["sessions"] == 1
+    assert {r["repository"]: r["files"] for r in report["repositories"]} == {
+        "github.com/acme/alpha": 2, "github.com/acme/beta": 1}
+    markdown = run_cli("--ledger", str(ledger_path), "audit", "--since", "1d", "--format",
+                       "markdown", "--no-fsck").stdout
+    assert "### github.com/acme/alpha" in markdown and "### github.com/acme/beta" in markdown
+    page = ledger_path.parent / "audit.html"
+    proc = run_cli("--ledger", str(ledger_path), "audit", "--since", "1d", "-o", str(page),
+                   "--no-fsck")
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text()
+    assert '<h3 class="repo">github.com/acme/alpha</h3>' in html
+    assert '<h3 class="repo">github.com/acme/beta</h3>' in html
+    # --repo narrows the audit to one repository.
+    proc = run_cli("--ledger", str(ledger_path), "audit", "--since", "1d", "--json",
+                   "--no-fsck", "--repo", str(alpha))
+    report = json.loads(proc.stdout)
+    assert {s["session_id"] for s in report["sessions"]} == {"sess-alpha"}
+    assert report["repository"] == str(alpha)
