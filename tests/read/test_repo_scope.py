@@ -162,3 +162,20 @@ def test_the_audit_groups_files_by_repository(
     report = json.loads(proc.stdout)
     assert {s["session_id"] for s in report["sessions"]} == {"sess-alpha"}
     assert report["repository"] == str(alpha)
+
+
+def test_the_api_names_the_repository_of_its_workdir(tmp_path: Path, ledger_path: Path) -> None:
+    from ledger import ChangeLogger
+
+    repo = work_repo(tmp_path / "delta", "https://tok:secret@example.com/acme/delta.git")
+    logger = ChangeLogger(ledger_path, agent_id="api-agent", session_id="api-1", workdir=repo)
+    entry = logger.log_file_change("README.md", "file_create", after_content="delta\n")
+    assert entry.metadata["repository"]["root"] == str(repo)
+    assert entry.metadata["repository"]["remote"] == "https://example.com/acme/delta.git"
+    assert "secret" not in json.dumps(entry.metadata)
+    given = logger.log("agent_decision", "chose", {"repository": {"root": "/elsewhere"}})
+    assert given.metadata["repository"] == {"root": "/elsewhere"}  # the caller's wins
+    plain = ChangeLogger(ledger_path, session_id="api-2", workdir=repo, repository=False)
+    assert "repository" not in plain.log("agent_decision", "no repo").metadata
+    assert [e.session_id for e in LogQuery(ledger_path).get_file_history(
+        "README.md", repo="https://example.com/acme/delta")] == ["api-1"]
