@@ -22,6 +22,7 @@ from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 from ledger.location import resolve_ledger_dir
 from ledger.trust.redact import Redactor
+from ledger.trust.redact.fill import marks_of
 from ledger.trust.signing import entry_signer
 from ledger.types import ChangeType, LogLevel
 from ledger.types import change_type as _change_type
@@ -159,7 +160,7 @@ class ChangeLogger:
         path_text = check_path(file_path)
         to_tree_path(path_text, self.workdir)  # refuse a bad path before storing contents
         sink = self._sink()
-        notes: dict[str, list[str]] = {}
+        notes: dict[str, list[Any]] = {}
         before = self._given(sink, path_text, "before", before_content, notes)
         if before is UNKNOWN and ctype is ChangeType.FILE_CREATE:
             before = ABSENT
@@ -246,7 +247,7 @@ class ChangeLogger:
         """
         full = workspace_path(self.workdir, path)
         sink = self._sink()
-        notes: dict[str, list[str]] = {}
+        notes: dict[str, list[Any]] = {}
         before = state_from_disk(
             self.store.repo,
             sink,
@@ -339,16 +340,22 @@ class ChangeLogger:
         return batch.sink if batch is not None else LooseSink(self.store.repo)
 
     def _redact_file(
-        self, path: str | os.PathLike[str], which: str, notes: dict[str, list[str]]
+        self, path: str | os.PathLike[str], which: str, notes: dict[str, list[Any]]
     ) -> Callable[[bytes], bytes]:
-        """A filter that redacts one file state's content, noting the rules that fired."""
+        """A filter that redacts one file state's content, noting the rules that fired and
+        where its markers are (``<which>_state`` and ``<which>_marks``)."""
         name = os.fsdecode(os.fspath(path)) if isinstance(path, str | bytes | os.PathLike) else ""
 
         def redact(data: bytes) -> bytes:
-            new, fired = self._open().file_content(name, data)
-            if fired:
-                notes[f"{which}_state"] = fired
-            return new
+            result = self._open().redact_file(name, data)
+            if result.spans:
+                notes[f"{which}_state"] = result.rules
+                notes[f"{which}_marks"] = marks_of(result)
+            else:
+                notes.pop(f"{which}_state", None)
+                notes.pop(f"{which}_marks", None)
+            assert isinstance(result.value, bytes)
+            return result.value
 
         return redact
 
@@ -358,7 +365,7 @@ class ChangeLogger:
         path_text: str,
         which: str,
         content: str | bytes | None,
-        notes: dict[str, list[str]],
+        notes: dict[str, list[Any]],
     ) -> Given:
         """The stored, redacted state of given content, or UNKNOWN when it is None."""
         if content is None:
@@ -377,7 +384,7 @@ class ChangeLogger:
         timestamp: dt.datetime | None,
         before: Given = UNKNOWN,
         after: Given = UNKNOWN,
-        file_notes: Mapping[str, list[str]] | None = None,
+        file_notes: Mapping[str, list[Any]] | None = None,
     ) -> Entry:
         if self._repository and (metadata is None or isinstance(metadata, Mapping)):
             metadata = {"repository": self._repository, **(metadata or {})}

@@ -258,10 +258,9 @@ def test_a_redacted_state_is_never_restored_as_the_files_content(
     with lg.track_file(".env") as created:
         env.write_text("DB_PASSWORD=" + rand(16) + "\n")
     assert created.entry is not None
-    assert created.entry.metadata["before_stored"] is False
-    assert created.entry.metadata["after_stored"] is False
+    assert set(created.entry.metadata["redacted_states"]) == {"before", "after"}
     kept = env.read_text()
-    with pytest.raises(UnrestorableError):
+    with pytest.raises(UnrestorableError, match="was redacted"):
         Restorer(ledger_path, workdir).restore(created.entry, which="before", force=True)
     assert env.read_text() == kept  # the marker never overwrote the real file
 

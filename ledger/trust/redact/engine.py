@@ -280,10 +280,6 @@ class Redactor:
         if fired:
             hits["description"] = fired
         meta = self.value(metadata, "metadata", hits)
-        for field in file_notes or {}:
-            # The blob holds the redacted content, not the file's: restoring it must be
-            # refused, as for a state kept only as a hash.
-            meta[f"{field.split('_', 1)[0]}_stored"] = False
         if hits:
             meta[REDACTIONS_KEY] = dict(sorted(hits.items()))
         return desc, meta
