@@ -27,8 +27,9 @@ from ledger._store import LedgerStore
 from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
+from ledger.read.repos import entry_repo
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,12 +49,15 @@ CREATE TABLE IF NOT EXISTS entries(
     text TEXT NOT NULL,
     session_id TEXT NOT NULL,
     drift INTEGER NOT NULL,
-    extra TEXT
+    extra TEXT,
+    repo_root TEXT,
+    repo_remote TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
 CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts);
 CREATE INDEX IF NOT EXISTS entries_file ON entries(file);
 CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
+CREATE INDEX IF NOT EXISTS entries_repo_root ON entries(repo_root);
 """
 
 Progress = Callable[[int, int], None]
@@ -242,7 +246,7 @@ class QueryIndex:
         return rows, False
 
 
-_MARKS = ",".join("?" * 12)
+_MARKS = ",".join("?" * 14)
 _COMMAND = "system_command"
 _API = "api_call"
 
@@ -299,6 +303,7 @@ def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
             str(data["session_id"]),
             int(bool(data.get("drift", False))),
             _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"]),
+            *entry_repo(meta),
         )
     except (ValueError, KeyError, TypeError):
         return None
