@@ -15,12 +15,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pygit2
 
 from ledger._names import check_path, to_tree_path
-from ledger._repoid import remote_url
+from ledger._repoid import remote_url, strip_credentials
 from ledger.capture.sessions import DEFAULT_HOOK_AGENT, repo_session, session_id_from
 from ledger.capture.spool import HookEvent
 from ledger.errors import HookEventError, InvalidPathError
@@ -31,27 +30,6 @@ MAX_FILE_ENTRIES = 500  # per commit; the rest is listed in the commit entry onl
 MAX_MESSAGE_CHARS = 100_000
 RECENT_CHECK = 50  # entries of the session searched for an event already recorded
 GITLINK = 0o160000
-
-
-def strip_credentials(url: str) -> str:
-    """A remote URL without passwords or tokens (``https://user:tok@host/x`` -> host only).
-
-    For http(s) and other URLs with a scheme the whole user part goes (a token often sits
-    in the user name); for ssh the user name stays and only a password goes.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    if parts.scheme in ("ssh", "git+ssh", "ssh+git"):
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    else:
-        netloc = host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 # -- what every recorder shares ----------------------------------------------------------------
