@@ -28,6 +28,7 @@ from ledger.trust.checkpoint import (
 )
 from ledger.trust.checks import Walk, check_entry_signatures, check_objects, walk_session
 from ledger.trust.findings import Findings, VerifyReport, branch
+from ledger.trust.index_check import check_index
 from ledger.trust.signing import allowed_signers, check_signature
 
 
@@ -65,6 +66,7 @@ def verify_ledger(
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
     check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
+    check_index(store, sessions, walks, out)
 
     if report.ok and accept and chain:
         try:
