@@ -18,6 +18,7 @@ from ledger._store import LedgerStore
 from ledger._words import plural
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
+from ledger.trust.anchor import check_anchor, record_verified
 from ledger.trust.checkpoint import (
     Checkpoint,
     accept_checkpoint,
@@ -67,6 +68,11 @@ def verify_ledger(
     check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
     check_index(store, sessions, walks, out)
+    signing = allowed_signers(repo, ledger) is not None
+    if base is None:  # the outside anchor holds whole sessions: only a full verify checks it
+        check_anchor(repo, ledger, chain, sessions, walks, signing, out)
+        if report.ok and accept:
+            record_verified(repo, ledger, chain, sessions, walks, signing, out)
 
     if report.ok and accept and chain:
         try:
