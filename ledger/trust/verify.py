@@ -8,6 +8,7 @@ vouched for (unsigned periods, entries after the last checkpoint) is said, not h
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -38,6 +39,7 @@ def verify_ledger(
     *,
     since_checkpoint: str | None = None,
     accept: bool = True,
+    also: Callable[[Findings], None] | None = None,
 ) -> VerifyReport:
     """Verify a ledger and return the report (it never raises for what it finds).
 
@@ -47,6 +49,7 @@ def verify_ledger(
             unique prefix): entries newer than its tips, their objects, later checkpoints.
         accept: when the ledger verifies clean, remember its newest checkpoint here, so a
             later roll-back to an older checkpoint is caught.
+        also: a further check (``verify --remote``'s), run before anything is accepted.
 
     Raises:
         LedgerNotFoundError: there is no ledger.
@@ -68,6 +71,8 @@ def verify_ledger(
     check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
     check_index(store, sessions, walks, out)
+    if also is not None:
+        also(out)
     signing = allowed_signers(repo, ledger) is not None
     if base is None:  # the outside anchor holds whole sessions: only a full verify checks it
         check_anchor(repo, ledger, chain, sessions, walks, signing, out)
