@@ -13,6 +13,7 @@ from typing import Any
 from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import check_path, to_tree_path, validate_agent_id, validate_session_id
 from ledger._objects import LooseSink, ObjectSink, PackSink
+from ledger._repoid import identity
 from ledger._store import LedgerStore
 from ledger._upkeep import maybe_start_maintenance
 from ledger.content import DEFAULT_MAX_CONTENT_BYTES, state_from_bytes, state_from_disk, to_bytes
@@ -69,6 +70,9 @@ class ChangeLogger:
         log_dir: the original logging system's name for ``ledger_dir``.
         signer: signs each entry commit's bytes; by default the ledger's
             ``ledger.signEntries`` setting decides, read once at the first write.
+        repository: name the git repository around ``workdir`` on every entry
+            (``metadata["repository"]``: root, remote URL without credentials, HEAD,
+            branch, read once) unless the metadata names one; False leaves it out.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class ChangeLogger:
         lock_timeout: float = 60.0,
         log_dir: str | os.PathLike[str] | None = None,
         signer: Signer | None = None,
+        repository: bool = True,
     ) -> None:
         if agent_id is None:
             agent_id = os.environ.get(ENV_AGENT) or DEFAULT_AGENT
@@ -104,6 +109,7 @@ class ChangeLogger:
         self._batch: Batch | None = None
         self._writes = 0
         self._redactor: Redactor | None = None
+        self._repository = identity(str(self.workdir)) if repository else {}
 
     @property
     def redactor(self) -> Redactor:
@@ -379,6 +385,8 @@ class ChangeLogger:
         after: Given = UNKNOWN,
         file_notes: Mapping[str, list[Any]] | None = None,
     ) -> Entry:
+        if self._repository and (metadata is None or isinstance(metadata, Mapping)):
+            metadata = {"repository": self._repository, **(metadata or {})}
         draft = make_draft(
             self._open,
             self.workdir,
