@@ -28,7 +28,7 @@ from ledger.errors import (
     UnrestorableError,
     WorkspaceEscapeError,
 )
-from ledger.location import resolve_ledger_dir
+from ledger.location import absolute, resolve_ledger_dir
 from ledger.types import ChangeType
 from ledger.undo.history import FILE_CHANGES, Unknown, file_changes, state_at, unkept
 from ledger.undo.plan import FileAction, UndoResult, Want, conflict_message, make_plan
@@ -78,7 +78,7 @@ class Restorer:
         agent_id: str | None = None,
         durable: bool = True,
     ) -> None:
-        self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
+        self.workdir = absolute(workdir)
         if logger is not None and ledger_dir is None:
             self.ledger_dir = logger.ledger_dir
         else:

@@ -36,6 +36,7 @@ from ledger.entry import (
     parse_timestamp,
 )
 from ledger.errors import StorageError
+from ledger.write.clock import max_clock_skew
 from ledger.write.draft import Absent, Draft
 from ledger.write.session import entry_time
 
@@ -83,6 +84,7 @@ class CommitWriter:
         self._trees = TreeCache()
         # The tip this writer last wrote or read, its timestamp and its tree.
         self._last: tuple[bytes, dt.datetime | None, bytes] | None = None
+        self._skew: float | None = None  # ledger.maxClockSkew, read at the first given time
 
     def commit(self, draft: Draft, lock_timeout: float) -> Entry:
         """Write one entry and move the session ref to it (retried when the ref moved)."""
@@ -126,8 +128,10 @@ class CommitWriter:
 
     def build(self, sink: ObjectSink, tip: bytes | None, draft: Draft) -> tuple[Entry, bytes]:
         """Write the entry's objects after ``tip``; return the entry and its commit id."""
+        if self._skew is None and draft.timestamp is not None:
+            self._skew = max_clock_skew(self.store.repo)
         last = self._tip_facts(sink, tip)
-        stamp = entry_time(draft.timestamp, last[1] if last else None)
+        stamp = entry_time(draft.timestamp, last[1] if last else None, self._skew)
         when = int(stamp.timestamp())
         editor = TreeEditor(sink, self._trees, last[2] if last else None)
         change = self._apply_states(sink, editor, tip, draft, when)

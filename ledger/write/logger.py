@@ -8,18 +8,18 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import check_path, to_tree_path, validate_agent_id, validate_session_id
 from ledger._objects import LooseSink, ObjectSink, PackSink
+from ledger._repoid import identity
 from ledger._store import LedgerStore
 from ledger._upkeep import maybe_start_maintenance
 from ledger.content import DEFAULT_MAX_CONTENT_BYTES, state_from_bytes, state_from_disk, to_bytes
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
-from ledger.location import resolve_ledger_dir
+from ledger.location import absolute, resolve_ledger_dir
 from ledger.trust.redact import Redactor
 from ledger.trust.redact.fill import marks_of
 from ledger.trust.signing import entry_signer
@@ -70,6 +70,9 @@ class ChangeLogger:
         log_dir: the original logging system's name for ``ledger_dir``.
         signer: signs each entry commit's bytes; by default the ledger's
             ``ledger.signEntries`` setting decides, read once at the first write.
+        repository: name the git repository around ``workdir`` on every entry
+            (``metadata["repository"]``: root, remote URL without credentials, HEAD,
+            branch, read once) unless the metadata names one; False leaves it out.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class ChangeLogger:
         lock_timeout: float = 60.0,
         log_dir: str | os.PathLike[str] | None = None,
         signer: Signer | None = None,
+        repository: bool = True,
     ) -> None:
         if agent_id is None:
             agent_id = os.environ.get(ENV_AGENT) or DEFAULT_AGENT
@@ -91,7 +95,7 @@ class ChangeLogger:
             session_id = os.environ.get(ENV_SESSION) or new_session_id()
         self.agent_id = validate_agent_id(agent_id)
         self.session_id = validate_session_id(session_id)
-        self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
+        self.workdir = absolute(workdir)
         self.ledger_dir = resolve_ledger_dir(
             ledger_dir if ledger_dir is not None else log_dir, cwd=self.workdir
         )
@@ -105,6 +109,7 @@ class ChangeLogger:
         self._batch: Batch | None = None
         self._writes = 0
         self._redactor: Redactor | None = None
+        self._repository = identity(str(self.workdir)) if repository else {}
 
     @property
     def redactor(self) -> Redactor:
@@ -380,6 +385,8 @@ class ChangeLogger:
         after: Given = UNKNOWN,
         file_notes: Mapping[str, list[Any]] | None = None,
     ) -> Entry:
+        if self._repository and (metadata is None or isinstance(metadata, Mapping)):
+            metadata = {"repository": self._repository, **(metadata or {})}
         draft = make_draft(
             self._open,
             self.workdir,
