@@ -197,9 +197,12 @@ class LedgerStore:
 
     def record_recovery(self, what: str) -> None:
         """Append a line to the ledger's recovery log (stale locks removed, and so on)."""
+        # Deferred, and the one upward import here: every log line goes through redaction.
+        from ledger.trust.redact.logline import append_line
+
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with contextlib.suppress(OSError), open(self.path / RECOVERY_LOG, "a") as fh:
-            fh.write(f"{stamp} pid={os.getpid()} {what}\n")
+        line = f"{stamp} pid={os.getpid()} {what}"
+        append_line(self.path / RECOVERY_LOG, line, ledger=self.path, stamp=False)
 
     # -- refs ---------------------------------------------------------------------------
     def tip(self, session_id: str) -> bytes | None:

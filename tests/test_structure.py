@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "ledger._git": 2,
     "ledger._graph": 2,
     "ledger._snapshot": 2,
+    "ledger._state": 2,
     "ledger._store": 3,
     "ledger.location": 3,
     "ledger._background": 3,

@@ -9,6 +9,7 @@ import click
 
 from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_table, style
+from ledger.sync.verify_remote import verify_remote
 from ledger.trust.checkpoint import write_checkpoint
 from ledger.trust.findings import VerifyReport
 from ledger.trust.summary import verify_summary, verify_verdict
@@ -59,8 +60,16 @@ def checkpoint_cmd(ctx: click.Context, sign: bool | None, as_json: bool) -> None
     is_flag=True,
     help="Do not remember the newest checkpoint as accepted when the ledger is clean.",
 )
+@click.option(
+    "--remote",
+    metavar="NAME",
+    help="Also check every session against the newest checkpoint of this central "
+    "(fetched read-only): catches entries erased after they were pushed.",
+)
 @click.pass_context
-def verify_cmd(ctx: click.Context, since: str | None, as_json: bool, no_accept: bool) -> None:
+def verify_cmd(
+    ctx: click.Context, since: str | None, as_json: bool, no_accept: bool, remote: str | None
+) -> None:
     """Check that the ledger holds exactly what was written; exit 0 only when clean.
 
     Re-hashes every object, checks each entry against its commit, each session against
@@ -71,8 +80,14 @@ def verify_cmd(ctx: click.Context, since: str | None, as_json: bool, no_accept: 
     Example:
       git ledger verify
       git ledger verify --since-checkpoint '#12' --json
+      git ledger verify --remote origin
     """
-    report = verify_ledger(ledger_dir(ctx), since_checkpoint=since, accept=not no_accept)
+    if remote is not None:
+        if since is not None:
+            raise click.UsageError("--remote checks the whole ledger: drop --since-checkpoint")
+        report = verify_remote(ledger_dir(ctx), remote, accept=not no_accept)
+    else:
+        report = verify_ledger(ledger_dir(ctx), since_checkpoint=since, accept=not no_accept)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

@@ -33,7 +33,7 @@ CSV_FIELDS = [
     "metadata",
 ]
 FILTER_KEYS = frozenset(
-    {"change_types", "levels", "session_id", "agent_id", "file_path", "search_text"}
+    {"change_types", "levels", "session_id", "agent_id", "file_path", "search_text", "repo"}
 )
 
 Progress = Callable[[str, int, int | None], None]

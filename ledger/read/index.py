@@ -6,12 +6,15 @@ refs (``ledger-query-index.sqlite`` in the ledger directory), in the spirit of g
 commit-graph: derived from the git data only, keyed by each session's tip commit, brought
 up to date from the refs before every use (new commits are read from the new tip down to
 the indexed one; a session whose ref was rewritten or deleted is re-read or dropped), and
-safe to delete at any time. Whatever it returns is read back from git and checked again.
+safe to delete at any time. Whatever it returns is read back from git and checked again,
+and before it answers at all its rows are proven complete for the tips it covers
+(:mod:`ledger.read.index_seal`): an index that was edited is rebuilt, never trusted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,19 +26,25 @@ import pygit2
 from ledger._graph import entry_blob, first_parents, is_observation
 from ledger._layout import INDEX_FILE
 from ledger._names import from_tree_path
+from ledger._state import index_key
 from ledger._store import LedgerStore
 from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
+from ledger.read.index_seal import check_seal, session_sums, tip_mac, write_seal
+from ledger.read.repos import entry_repo
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "6"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions(
-    session TEXT PRIMARY KEY, tip TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0
+    session TEXT PRIMARY KEY, tip TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,
+    count INTEGER NOT NULL, digest TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tip_times(
+    tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL, mac BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS entries(
     id TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -48,12 +57,15 @@ CREATE TABLE IF NOT EXISTS entries(
     text TEXT NOT NULL,
     session_id TEXT NOT NULL,
     drift INTEGER NOT NULL,
-    extra TEXT
+    extra TEXT,
+    repo_root TEXT,
+    repo_remote TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
 CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts);
 CREATE INDEX IF NOT EXISTS entries_file ON entries(file);
 CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
+CREATE INDEX IF NOT EXISTS entries_repo_root ON entries(repo_root);
 """
 
 Progress = Callable[[int, int], None]
@@ -111,6 +123,16 @@ class QueryIndex:
         self.path: Path = store.path / INDEX_FILE
         self.sources = sources or self._live
         self.live_only = live_only
+        self._key: bytes | None = None
+        self._trusted: str | None = None  # the seal this object last proved
+        self.distrusted: str | None = None  # why the index was last found edited
+
+    @property
+    def key(self) -> bytes:
+        """The key of the seal (kept outside the ledger folder)."""
+        if self._key is None:
+            self._key = index_key(self.store.path)
+        return self._key
 
     def _live(self) -> dict[str, tuple[bytes, bool]]:
         return {s: (t, False) for s, t in self.store.sessions().items()}
@@ -118,7 +140,7 @@ class QueryIndex:
     @contextlib.contextmanager
     def session(self, progress: Progress | None = None) -> Iterator[sqlite3.Connection | None]:
         """An up-to-date connection (brought level with the refs first), or None."""
-        conn = self._connect()
+        conn = self._proven()
         if conn is None:
             yield None
             return
@@ -129,6 +151,47 @@ class QueryIndex:
                 yield None
                 return
             yield conn
+        finally:
+            conn.close()
+
+    def _proven(self) -> sqlite3.Connection | None:
+        """A connection to an index whose rows are proven complete (rebuilt if they are not)."""
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='seal'").fetchone()
+            if self._trusted is not None and row is not None and row[0] == self._trusted:
+                return conn
+            seal, why = check_seal(conn, self.key)
+        except sqlite3.Error as exc:
+            seal, why = None, f"unreadable ({exc})"
+        if seal is not None:
+            self._trusted = seal
+            return conn
+        self.distrusted = why
+        conn.close()
+        if not self.drop():
+            return None
+        return self._connect()
+
+    def check(self) -> str | None:
+        """Why the index cannot be trusted as it stands, or None (no index is fine)."""
+        if not self.path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=600)
+        except sqlite3.Error as exc:
+            return f"unreadable ({exc})"
+        try:
+            version = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if version is None or version[0] != SCHEMA_VERSION:
+                return None  # another version: it is rebuilt on first use, never read
+            conn.isolation_level = None
+            seal, why = check_seal(conn, self.key)
+            return None if seal is not None else why
+        except sqlite3.Error as exc:
+            return f"unreadable ({exc})"
         finally:
             conn.close()
 
@@ -143,7 +206,13 @@ class QueryIndex:
         if conn is None:
             return None
         try:
-            known: dict[bytes, int] = dict(conn.execute("SELECT tip, ctime FROM tip_times"))
+            key = self.key
+            known: dict[bytes, int] = {
+                tip: ctime
+                for tip, ctime, mac in conn.execute("SELECT tip, ctime, mac FROM tip_times")
+                if isinstance(tip, bytes) and isinstance(ctime, int)
+                and isinstance(mac, bytes) and hmac.compare_digest(mac, tip_mac(key, tip, ctime))
+            }
             missing = wanted - known.keys()
             if missing:
                 repo = self.store.repo
@@ -157,7 +226,10 @@ class QueryIndex:
                 if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
                     conn.execute("DELETE FROM tip_times")
                     rows = [(t, known[t]) for t in wanted if t in known]
-                conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?)", rows)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tip_times VALUES(?, ?, ?)",
+                    [(t, c, tip_mac(key, t, c)) for t, c in rows],
+                )
                 conn.execute("COMMIT")
             return {t: known[t] for t in wanted if t in known}
         except sqlite3.Error:
@@ -218,13 +290,17 @@ class QueryIndex:
                 if old is not None and not reached:
                     conn.execute("DELETE FROM entries WHERE session=?", (key,))
                 conn.executemany(f"INSERT INTO entries VALUES({_MARKS})", new_rows)
+                count, digest = session_sums(conn, key)
                 conn.execute(
-                    "INSERT OR REPLACE INTO sessions VALUES(?, ?, ?)", (key, tip, archived)
+                    "INSERT OR REPLACE INTO sessions VALUES(?, ?, ?, ?, ?)",
+                    (key, tip, archived, count, digest),
                 )
                 if progress is not None:
                     progress(done, len(changed))
+            self._trusted = write_seal(conn, self.key)
             conn.execute("COMMIT")
         except BaseException:
+            self._trusted = None
             conn.execute("ROLLBACK")
             raise
 
@@ -242,7 +318,7 @@ class QueryIndex:
         return rows, False
 
 
-_MARKS = ",".join("?" * 12)
+_MARKS = ",".join("?" * 14)
 _COMMAND = "system_command"
 _API = "api_call"
 
@@ -299,6 +375,7 @@ def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
             str(data["session_id"]),
             int(bool(data.get("drift", False))),
             _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"]),
+            *entry_repo(meta),
         )
     except (ValueError, KeyError, TypeError):
         return None

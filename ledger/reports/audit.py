@@ -21,8 +21,9 @@ from ledger.dates import as_datetime
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
 from ledger.read.archived import in_period
-from ledger.read.filters import Criteria, DateLike
+from ledger.read.filters import Criteria, DateLike, as_scope
 from ledger.read.index import Progress, entry_file
+from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
 from ledger.reports.audit_rows import IndexedEntry
 from ledger.reports.audit_sql import indexed_audit
@@ -48,12 +49,14 @@ def generate_audit_report(
     fsck: bool = True,
     verify: bool = False,
     progress: Progress | None = None,
+    repo: str | os.PathLike[str] | RepoScope | None = None,
 ) -> dict[str, Any]:
     """The audit of one period of ``query``'s ledger; see ``LogQuery.generate_audit_report``."""
     if format not in ("json", "markdown"):
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
-    crit = Criteria(start=start, end=end)
+    scope = as_scope(repo)
+    crit = Criteria(start=start, end=end, repo=scope)
     sections = indexed_audit(query, crit)
     if sections is not None:
         report = _assemble(sections, start, end)
@@ -62,6 +65,8 @@ def generate_audit_report(
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
     report["live_only"] = query.live_only
+    if scope is not None:
+        report["repository"] = scope.label
     report["not_covered"] = [
         u.as_dict() for u in in_period(query.archives().uncovered, start, end)
     ]
@@ -200,23 +205,27 @@ def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     return sorted(sessions.values(), key=lambda s: s["first_timestamp"])
 
 
+def _repository(entry: AuditEntry) -> str | None:
+    if isinstance(entry, Entry):
+        return repo_label(*entry_repo(entry.metadata))
+    return entry.repository
+
+
 def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
-    files: dict[str, dict[str, Any]] = {}
+    """One row per file of each repository (``repository`` when the entries name one)."""
+    files: dict[tuple[str, str], dict[str, Any]] = {}
     for e in rows:
         if e.file_path is None or e.change_type not in FILE_CHANGE_TYPES:
             continue
         stamp = _stamp(e)
         name = (entry_file(e) if isinstance(e, Entry) else None) or e.file_path
-        f = files.setdefault(
-            name,
-            {
-                "file_path": name,
-                "changes": 0,
-                "by_type": Counter(),
-                "sessions": set(),
-                "first_change": stamp,
-            },
-        )
+        repo = _repository(e)
+        f = files.get((repo or "", name))
+        if f is None:
+            f = files[(repo or "", name)] = {"file_path": name}
+            if repo is not None:
+                f["repository"] = repo
+            f.update(changes=0, by_type=Counter(), sessions=set(), first_change=stamp)
         f["changes"] += 1
         f["by_type"][e.change_type.value] += 1
         f["sessions"].add(e.session_id)
@@ -226,8 +235,19 @@ def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         f["sessions"] = len(f["sessions"])
         f["by_type"] = dict(f["by_type"])
         file_rows.append(f)
-    file_rows.sort(key=lambda f: (-f["changes"], f["file_path"]))
+    file_rows.sort(key=lambda f: (f.get("repository") or "", -f["changes"], f["file_path"]))
     return file_rows
+
+
+def repository_rows(files: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per repository: how many files changed and how many changes (None: not named)."""
+    out: dict[str | None, dict[str, Any]] = {}
+    for f in files:
+        repo = f.get("repository")
+        row = out.setdefault(repo, {"repository": repo, "files": 0, "changes": 0})
+        row["files"] += 1
+        row["changes"] += f["changes"]
+    return list(out.values())
 
 
 def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
@@ -331,6 +351,7 @@ def _assemble(sections: dict[str, Any], start: dt.datetime, end: dt.datetime) ->
         "sessions": sessions,
         "errors": events["errors"],
         "files_changed": files,
+        "repositories": repository_rows(files),
         "commands": events["commands"],
         "api_calls": events["api_calls"],
         "deployments": events["deployments"],

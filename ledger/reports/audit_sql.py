@@ -51,7 +51,9 @@ def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
         conn.execute(f"DROP TABLE IF EXISTS {_TABLE}")
         conn.execute(
             f"CREATE TABLE {_TABLE} AS SELECT MIN(rowid) AS r, id, session_id AS s, ts, type, "
-            "level, agent, COALESCE(NULLIF(file, ''), file_path) AS f, drift, extra FROM entries"
+            "level, agent, COALESCE(NULLIF(file, ''), file_path) AS f, drift, extra, "
+            "CASE WHEN repo_remote <> '' THEN repo_remote ELSE repo_root END AS repo "
+            "FROM entries"
             + query.scope_sql(where) + " GROUP BY id",
             args,
         )
@@ -111,22 +113,30 @@ def _sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 def _files(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    files: dict[str, dict[str, Any]] = {}
-    for name, ctype, n, first, last in conn.execute(
-        f"SELECT f, type, COUNT(*), MIN(ts), MAX(ts) FROM {_TABLE} "
-        f"WHERE f IS NOT NULL AND {_FILES} GROUP BY f, type ORDER BY f, MIN(ts)"
+    """One row per file of each repository (``repository`` when the entries name one)."""
+    files: dict[tuple[str, str], dict[str, Any]] = {}
+    for repo, name, ctype, n, first, last in conn.execute(
+        f"SELECT repo, f, type, COUNT(*), MIN(ts), MAX(ts) FROM {_TABLE} "
+        f"WHERE f IS NOT NULL AND {_FILES} GROUP BY repo, f, type ORDER BY repo, f, MIN(ts)"
     ):
-        row = files.setdefault(name, {"file_path": name, "changes": 0, "by_type": {},
-                                      "sessions": 0, "first_change": first, "last_change": last})
+        row = files.get((repo or "", name))
+        if row is None:
+            row = files[(repo or "", name)] = {"file_path": name}
+            if repo is not None:
+                row["repository"] = repo
+            row.update(changes=0, by_type={}, sessions=0, first_change=first, last_change=last)
         row["changes"] += n
         row["by_type"][ctype] = n
         row["first_change"] = min(row["first_change"], first)
         row["last_change"] = max(row["last_change"], last)
-    for name, sessions in conn.execute(
-        f"SELECT f, COUNT(DISTINCT s) FROM {_TABLE} WHERE f IS NOT NULL AND {_FILES} GROUP BY f"
+    for repo, name, sessions in conn.execute(
+        f"SELECT COALESCE(repo, ''), f, COUNT(DISTINCT s) FROM {_TABLE} "
+        f"WHERE f IS NOT NULL AND {_FILES} GROUP BY COALESCE(repo, ''), f"
     ):
-        files[name]["sessions"] = sessions
-    out = sorted(files.values(), key=lambda f: (-f["changes"], f["file_path"]))
+        files[(repo, name)]["sessions"] = sessions
+    out = sorted(
+        files.values(), key=lambda f: (f.get("repository") or "", -f["changes"], f["file_path"])
+    )
     for row in out:
         row["first_change"] = _stamp(row["first_change"])
         row["last_change"] = _stamp(row["last_change"])

@@ -46,6 +46,7 @@ from ledger.sync.remotes import (
     validate_remote_name,
 )
 from ledger.sync.transport import Callbacks, anonymous_remote, fetch_refs, remote_messages
+from ledger.trust.redact.logline import append_line
 
 DEFAULT_BATCH = 500
 SYNC_LOG_MAX_BYTES = 1 << 20
@@ -347,10 +348,6 @@ def _try_lock(path: Path) -> int | None:
 
 def _log_line(path: Path, text: str) -> None:
     """Append a stamped line to the sync log, rotating it past ``SYNC_LOG_MAX_BYTES``."""
-    log = path / SYNC_LOG
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with contextlib.suppress(OSError):
-        if log.exists() and log.stat().st_size > SYNC_LOG_MAX_BYTES:
-            os.replace(log, path / (SYNC_LOG + ".1"))
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} pid={os.getpid()} {text}\n")
+    line = f"{stamp} pid={os.getpid()} {text}"
+    append_line(path / SYNC_LOG, line, ledger=path, stamp=False, max_bytes=SYNC_LOG_MAX_BYTES)

@@ -24,6 +24,7 @@ from ledger.dates import to_utc
 from ledger.entry import normalize_metadata
 from ledger.errors import ImportFormatError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
+from ledger.trust.redact import Redactor
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, change_type, log_level
 from ledger.write.logger import ChangeLogger
 
@@ -252,7 +253,35 @@ def _write_plans(
     return written
 
 
+def _keyed_hashes(redactor: Redactor, item: _Item) -> None:
+    """Replace the original plain hash of a sensitive state by the keyed fingerprint.
+
+    A plain SHA-256 of a secret file is a guessing oracle (hash a candidate, compare). A
+    state is sensitive when its path is (``.env``, keys, ...) or its content was redacted;
+    it keeps ``imported_file_fingerprint_<side>``: the content's keyed fingerprint, or the
+    original hash's when the content was not given.
+    """
+    if not redactor.enabled:
+        return
+    path = item.file_path or ""
+    for side, content in (("before", item.before), ("after", item.after)):
+        key = f"imported_file_hash_{side}"
+        value = item.metadata.get(key)
+        if value is None:
+            continue
+        data = content.encode("utf-8", "surrogateescape") if content is not None else None
+        sensitive = bool(path) and redactor.is_sensitive_path(path)
+        if not sensitive and data is not None:
+            sensitive = bool(redactor.redact_file(path, data).spans)
+        if sensitive:
+            del item.metadata[key]
+            item.metadata[f"imported_file_fingerprint_{side}"] = "hmac=" + (
+                redactor.fingerprint(data if data is not None else str(value))
+            )
+
+
 def _write(logger: ChangeLogger, item: _Item) -> None:
+    _keyed_hashes(logger.redactor, item)
     if (
         item.file_path is not None
         and item.change_type in FILE_CHANGE_TYPES
