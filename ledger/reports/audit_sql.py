@@ -126,7 +126,7 @@ def _files(conn: sqlite3.Connection) -> list[dict[str, Any]]:
                 row["repository"] = repo
             row.update(changes=0, by_type={}, sessions=0, first_change=first, last_change=last)
         row["changes"] += n
-        row["by_type"][ctype] = n
+        row["by_type"][ctype] = row["by_type"].get(ctype, 0) + n
         row["first_change"] = min(row["first_change"], first)
         row["last_change"] = max(row["last_change"], last)
     for repo, name, sessions in conn.execute(
