@@ -158,8 +158,11 @@ def _events(query: LogQuery, conn: sqlite3.Connection) -> dict[str, list[dict[st
         brief = {"id": entry_id, "timestamp": _stamp(ts), "session_id": session,
                  "agent_id": agent}
         meta: dict[str, Any] = json.loads(extra) if extra else {}
+        full: dict[str, Any] = {}
+        if error or ctype in _IN_FULL:
+            full = meta.get("entry") or _in_full(query, entry_id)
         if error:
-            out["errors"].append(_in_full(query, entry_id))
+            out["errors"].append(full)
         if ctype == command:
             out["commands"].append({**brief, "command": meta.get("command", ""),
                                     "exit_code": meta.get("exit_code"),
@@ -171,7 +174,7 @@ def _events(query: LogQuery, conn: sqlite3.Connection) -> dict[str, list[dict[st
                                      "duration_seconds": meta.get("duration_seconds")})
         elif ctype in _IN_FULL:
             key = "deployments" if ctype == _IN_FULL[0] else "config_changes"
-            out[key].append(_in_full(query, entry_id))
+            out[key].append(dict(full) if error else full)
         if drift:
             out["drift"].append({**brief, "file_path": file})
         if meta.get("undo_kind"):
