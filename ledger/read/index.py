@@ -34,7 +34,7 @@ from ledger.errors import InvalidInputError
 from ledger.read.index_seal import check_seal, session_sums, tip_mac, write_seal
 from ledger.read.repos import entry_repo
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -323,8 +323,15 @@ _COMMAND = "system_command"
 _API = "api_call"
 
 
-def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
-    """What the audit lists of a command or an API call, kept so that it need not read it."""
+_IN_FULL_TYPES = frozenset({"deployment", "config_change"})
+_ERROR_LEVELS = frozenset({"error", "critical"})
+
+
+def _extra(
+    ctype: str, meta: Mapping[str, Any], description: str, full: Mapping[str, Any] | None = None
+) -> str | None:
+    """What the audit lists of a command or an API call, kept so that it need not read it;
+    ``full``: the whole entry, for the entries the audit shows in full."""
     row: dict[str, Any]
     if ctype == _COMMAND:
         row = {"command": meta.get("command", description), "exit_code": meta.get("exit_code"),
@@ -338,9 +345,23 @@ def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
     if meta.get("undo_kind"):  # restore and revert writes: the audit's timeline lists them
         row.update(undo_kind=meta.get("undo_kind"), undo_of=meta.get("undo_of"),
                    description=description)
+    if full is not None:
+        row["entry"] = full
     if not row:
         return None
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def _in_full(
+    commit: pygit2.Commit, raw: bytes, ctype: str, level: str
+) -> dict[str, Any] | None:
+    """The entry as the audit shows it in full (errors, deployments, configuration changes)."""
+    if ctype not in _IN_FULL_TYPES and level not in _ERROR_LEVELS:
+        return None
+    try:
+        return Entry.from_json(str(commit.id), bytes(raw)).to_dict()
+    except ValueError:
+        return None  # the audit reads it from git and says what is wrong
 
 
 def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
@@ -374,7 +395,8 @@ def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
             "\n".join(parts).lower(),
             str(data["session_id"]),
             int(bool(data.get("drift", False))),
-            _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"]),
+            _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"],
+                   _in_full(commit, blob.data, ctype, str(data["level"]).lower())),
             *entry_repo(meta),
         )
     except (ValueError, KeyError, TypeError):

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,8 @@ from ledger.read.filters import Criteria, DateLike, as_scope
 from ledger.read.index import Progress, entry_file
 from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
-from ledger.reports.audit_rows import IndexedEntry, indexed_entries
+from ledger.reports.audit_rows import IndexedEntry
+from ledger.reports.audit_sql import indexed_audit
 from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
@@ -57,9 +58,11 @@ def generate_audit_report(
     start, end = report_period(start_date, end_date)
     scope = as_scope(repo)
     crit = Criteria(start=start, end=end, repo=scope)
-    found = indexed_entries(query, crit)
-    entries = found if found is not None else scan(query.store, crit, progress, query.archives())
-    report = audit_data(entries, start, end)
+    sections = indexed_audit(query, crit)
+    if sections is not None:
+        report = _assemble(sections, start, end)
+    else:
+        report = audit_data(scan(query.store, crit, progress, query.archives()), start, end)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
     report["live_only"] = query.live_only
@@ -292,12 +295,12 @@ def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _summary(
-    rows: Sequence[AuditEntry], sessions: int, agents: int, files: int,
-    by_level: Counter[str], events: dict[str, list[dict[str, Any]]],
+    total: int, sessions: int, agents: int, files: int,
+    by_level: Mapping[str, int], events: dict[str, list[dict[str, Any]]],
 ) -> dict[str, int]:
     commands, api_calls = events["commands"], events["api_calls"]
     return {
-        "total_entries": len(rows),
+        "total_entries": total,
         "sessions": sessions,
         "agents": agents,
         "errors": by_level.get("error", 0),
@@ -321,19 +324,30 @@ def audit_data(
 ) -> dict[str, Any]:
     """The report's figures and lists for the entries of the period ``start``..``end``."""
     rows = sorted(entries, key=lambda e: e.timestamp)
-    by_type = Counter(e.change_type.value for e in rows)
     by_level = Counter(e.level.value for e in rows)
-    agents = _agent_rows(rows)
-    sessions = _session_rows(rows)
-    files = _file_rows(rows)
-    events = _events(rows)
+    return _assemble({
+        "total": len(rows),
+        "changes_by_type": dict(Counter(e.change_type.value for e in rows).most_common()),
+        "changes_by_level": {lv.value: by_level[lv.value] for lv in LogLevel if by_level[lv.value]},
+        "agents": _agent_rows(rows),
+        "sessions": _session_rows(rows),
+        "files_changed": _file_rows(rows),
+        **_events(rows),
+    }, start, end)
+
+
+def _assemble(sections: dict[str, Any], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """The report from its sections (computed in Python or by SQL over the index)."""
+    events = sections
+    agents, sessions, files = sections["agents"], sections["sessions"], sections["files_changed"]
     return {
         "report_type": "audit",
         "report_version": 1,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "summary": _summary(rows, len(sessions), len(agents), len(files), by_level, events),
-        "changes_by_type": dict(by_type.most_common()),
-        "changes_by_level": {lv.value: by_level[lv.value] for lv in LogLevel if by_level[lv.value]},
+        "summary": _summary(sections["total"], len(sessions), len(agents), len(files),
+                            sections["changes_by_level"], events),
+        "changes_by_type": sections["changes_by_type"],
+        "changes_by_level": sections["changes_by_level"],
         "agents": agents,
         "sessions": sessions,
         "errors": events["errors"],
