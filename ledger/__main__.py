@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+CWD_GONE = "the current folder no longer exists (deleted or moved away); cd to one that does"
 
 
 def _agent_hook(argv: list[str]) -> bool:
@@ -33,8 +36,21 @@ def _agent_hook(argv: list[str]) -> bool:
     return True
 
 
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def entry() -> None:
     """The ``git-ledger`` console command."""
+    if not _cwd_exists():
+        # Paths on the command line, repository discovery and the work folder all start
+        # from the current folder: say so in one line rather than fail somewhere inside.
+        sys.stderr.write(f"git-ledger: error: {CWD_GONE}\n")
+        sys.exit(3)
     if not _agent_hook(sys.argv[1:]):
         from ledger.cli.main import main
 

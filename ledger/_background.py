@@ -29,7 +29,8 @@ def worker_env(*, interactive: bool = False) -> dict[str, str]:
 def start_worker(job: str, *args: str, log: Path | None = None) -> bool:
     """Start ``python -m ledger._worker JOB ARGS…`` detached and return at once.
 
-    The worker's output goes to ``log`` (appended) or nowhere. Returns False when the
+    The worker's output goes to ``log`` (appended, each line through secret redaction
+    once the worker runs) or nowhere. Returns False when the
     process could not be started; never raises.
     """
     command = [sys.executable, "-m", "ledger._worker", job, *args]

@@ -17,7 +17,7 @@ from ledger.errors import LedgerError, MaintenanceBusyError, StorageError
 
 @contextlib.contextmanager
 def flock(
-    folder: Path,
+    folder: str | os.PathLike[str],
     name: str,
     *,
     what: str,
@@ -34,9 +34,14 @@ def flock(
     raised once ``timeout`` seconds have passed. A lock that cannot be opened or taken is a
     StorageError "cannot <what>: ...". Closing the descriptor on exit releases the lock.
     """
+    path = os.path.join(folder, name)
     try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the folder comes first
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o700)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise StorageError(f"cannot {what}: {exc}") from exc
     try:

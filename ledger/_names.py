@@ -17,6 +17,9 @@ from ledger.errors import InvalidAgentIdError, InvalidPathError, InvalidSessionI
 
 ABSOLUTE_MARK = "%2F"
 MAX_PATH_BYTES = 4096
+MAX_PATH_DEPTH = 256
+"""Names in a recorded path at most: deeper ones are refused (trees are walked level by
+level, with a descriptor or a stack frame per level)."""
 MAX_COMPONENT_BYTES = 255
 
 _SESSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}")
@@ -129,6 +132,9 @@ def check_path(path: object) -> str:
         raise InvalidPathError(f"path {path!r} contains a NUL byte")
     if size > MAX_PATH_BYTES:
         raise InvalidPathError(f"path is {size} bytes long (at most {MAX_PATH_BYTES})")
+    depth = sum(1 for part in path.split("/") if part not in ("", "."))
+    if depth > MAX_PATH_DEPTH:
+        raise InvalidPathError(f"path has {depth} levels of folders (at most {MAX_PATH_DEPTH})")
     for part in path.split("/"):
         if part == "..":
             raise InvalidPathError(f"path {path!r} contains a '..' component")

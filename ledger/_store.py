@@ -92,10 +92,6 @@ def sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
-class _Moved(Exception):
-    pass
-
-
 class LedgerStore:
     """Handle on one ledger repository, shareable between threads."""
 
@@ -109,6 +105,7 @@ class LedgerStore:
         self.archives = archives
         self._local = threading.local()
         self._ready = False
+        self._lock_dir = os.path.join(path, LOCK_FOLDER)
         if durable and _SYNCFS is None:
             enable_fsync()
         if not create:
@@ -167,7 +164,7 @@ class LedgerStore:
     def session_lock(self, session_id: str, timeout: float = 60.0) -> Iterator[None]:
         """Hold the session's writer lock; raise LockTimeoutError after ``timeout`` s."""
         with flock(
-            self.path / LOCK_FOLDER,
+            self._lock_dir,
             f"{session_id}.lock",
             what=f"lock session {session_id}",
             timeout=timeout,
@@ -197,9 +194,12 @@ class LedgerStore:
 
     def record_recovery(self, what: str) -> None:
         """Append a line to the ledger's recovery log (stale locks removed, and so on)."""
+        # Deferred, and the one upward import here: every log line goes through redaction.
+        from ledger.trust.redact.logline import append_line
+
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with contextlib.suppress(OSError), open(self.path / RECOVERY_LOG, "a") as fh:
-            fh.write(f"{stamp} pid={os.getpid()} {what}\n")
+        line = f"{stamp} pid={os.getpid()} {what}"
+        append_line(self.path / RECOVERY_LOG, line, ledger=self.path, stamp=False)
 
     # -- refs ---------------------------------------------------------------------------
     def tip(self, session_id: str) -> bytes | None:
@@ -219,27 +219,54 @@ class LedgerStore:
         Must be called with the session lock held. Returns False when the ref moved.
         """
         refname = SESSION_REF_PREFIX + session_id
-        self._clear_stale_ref_lock(refname)
-        repo = self.repo
         if self.durable:
             sync_filesystem(self.path)  # the new objects are on disk before a ref names them
         try:
-            with repo.transaction() as tx:
-                tx.lock_ref(refname)
-                current = repo.references.get(refname)
-                now = _raw(current.target) if current is not None else None
-                if now != expected:
-                    raise _Moved
-                # The reflog names the ledger's own identity (user.name in its config);
-                # the agent is the commit's author.
-                tx.set_target(refname, pygit2.Oid(raw=new), None, message)
-        except _Moved:
+            moved = self._swap(refname, new, expected, message)
+        except (pygit2.GitError, OSError, ValueError) as exc:
+            # Checked only when the update failed: a ref .lock left by a writer that died
+            # between locking and renaming is removed, and the update tried once more.
+            if self._ref_value(refname) != expected:
+                return False
+            self._clear_stale_ref_lock(refname)
+            try:
+                moved = self._swap(refname, new, expected, message)
+            except (pygit2.GitError, OSError, ValueError):
+                if self._ref_value(refname) != expected:
+                    return False
+                raise StorageError(f"cannot update {refname}: {exc}") from exc
+        if moved:
             return False
-        except pygit2.GitError as exc:
-            raise StorageError(f"cannot update {refname}: {exc}") from exc
         if self.durable:
             sync_filesystem(self.path)  # the ref and its reflog, before the caller is told
         return True
+
+    def _swap(self, refname: str, new: bytes, expected: bytes | None, message: str) -> bool:
+        """Move ``refname`` from ``expected`` to ``new``; True when it had moved already.
+
+        libgit2 locks the ref and checks its old value under the lock (or that it does
+        not exist yet), so a writer outside git-ledger cannot slip in between. The reflog
+        names the ledger's own identity (user.name in its config); the agent is the
+        commit's author.
+        """
+        repo = self.repo
+        current = repo.references.get(refname)
+        if current is None:
+            if expected is not None:
+                return True
+            repo.create_reference_direct(refname, pygit2.Oid(raw=new), False, message=message)
+            return False
+        if _raw(current.target) != expected:
+            return True
+        current.set_target(pygit2.Oid(raw=new), message)
+        return False
+
+    def _ref_value(self, refname: str) -> bytes | None:
+        try:
+            ref = self.repo.references.get(refname)
+        except (pygit2.GitError, ValueError):
+            return None
+        return _raw(ref.target) if ref is not None else None
 
     def sessions(self) -> dict[str, bytes]:
         """Every session id with its tip commit id."""

@@ -52,11 +52,27 @@ def parse_timestamp(text: str) -> dt.datetime:
     return _utc(value)
 
 
+# Python reads back no integer longer than this from JSON (sys.int_info's default limit);
+# the bit length below is the largest that always has at most that many digits.
+MAX_INT_DIGITS = 4300
+MAX_INT_BITS = int(MAX_INT_DIGITS * math.log2(10)) - 1
+
+
+def _short(value: object) -> str:
+    """A repr fit for an error line: at most 60 characters, never itself an error."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def normalize_metadata(value: Any, *, _depth: int = 0, _seen: set[int] | None = None) -> Any:
     """Return a JSON-exact copy of metadata, converting what has an obvious form.
 
     datetime/date/time become ISO strings, Paths and UUIDs strings, Enums their value,
-    tuples lists. NaN and infinities, bytes, sets, cycles, non-string keys and nesting
+    tuples lists. NaN and infinities, integers of more than 4300 digits, bytes, sets,
+    cycles, non-string keys and nesting
     deeper than 64 levels are refused with InvalidMetadataError, as is anything else JSON
     cannot hold exactly.
     """
@@ -68,6 +84,11 @@ def normalize_metadata(value: Any, *, _depth: int = 0, _seen: set[int] | None = 
     if isinstance(value, enum.Enum):
         return normalize_metadata(value.value, _depth=_depth + 1, _seen=seen)
     if isinstance(value, int):
+        if value.bit_length() > MAX_INT_BITS:
+            raise InvalidMetadataError(
+                f"metadata holds an integer of more than {MAX_INT_DIGITS} digits; "
+                "store it as a string"
+            )
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -92,7 +113,7 @@ def normalize_metadata(value: Any, *, _depth: int = 0, _seen: set[int] | None = 
                         key = key.value
                     if not isinstance(key, str):
                         raise InvalidMetadataError(
-                            f"metadata key {key!r} is not a string (JSON keys are strings)"
+                            f"metadata key {_short(key)} is not a string (JSON keys are strings)"
                         )
                     _check_text(key, "metadata key")
                     out[key] = normalize_metadata(item, _depth=_depth + 1, _seen=seen)
@@ -119,10 +140,12 @@ def _check_text(text: str, what: str) -> str:
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
     """The one byte form of an entry: sorted keys, no spaces, UTF-8, newline-terminated."""
-    return (
-        json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        + "\n"
-    ).encode("utf-8")
+    return (_CANONICAL.encode(data) + "\n").encode("utf-8")
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 @dataclasses.dataclass(frozen=True)

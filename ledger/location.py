@@ -61,6 +61,31 @@ def _from_work_repo(start: Path) -> Path | None:
     return path
 
 
+def _absolute(path: Path) -> Path:
+    """Path.absolute() (no folding of ``..``), with a deleted current folder a clear error."""
+    return path if path.is_absolute() else current_dir() / path
+
+
+def current_dir() -> Path:
+    """The current working folder; LedgerLocationError when it was deleted."""
+    try:
+        return Path(os.getcwd())
+    except FileNotFoundError:
+        raise LedgerLocationError(
+            "the current folder no longer exists (deleted or moved away); cd to one that does"
+        ) from None
+
+
+def absolute(path: str | os.PathLike[str] | None) -> Path:
+    """``path`` made absolute against the current folder (that folder itself for None),
+    ``..`` and ``.`` folded as os.path.abspath does; LedgerLocationError when the current
+    folder is needed and was deleted."""
+    text = os.fspath(path) if path is not None else ""
+    if os.path.isabs(text):
+        return Path(os.path.normpath(text))
+    return Path(os.path.normpath(os.path.join(current_dir(), text)))
+
+
 def resolve_ledger_dir(
     explicit: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None
 ) -> Path:
@@ -70,13 +95,13 @@ def resolve_ledger_dir(
     work repository around ``cwd``; the per-user default.
     """
     if explicit is not None and str(explicit) != "":
-        return Path(os.path.expanduser(os.fspath(explicit))).absolute()
+        return _absolute(Path(os.path.expanduser(os.fspath(explicit))))
     env = os.environ.get(ENV_DIR)
     if env:
-        return Path(os.path.expanduser(env)).absolute()
-    found = _from_work_repo(Path(cwd) if cwd is not None else Path.cwd())
+        return _absolute(Path(os.path.expanduser(env)))
+    found = _from_work_repo(Path(cwd) if cwd is not None else current_dir())
     if found is not None:
-        return found.absolute()
+        return _absolute(found)
     return default_ledger_dir()
 
 

@@ -54,6 +54,8 @@ FILE_CHANGE_TYPES = frozenset(
 
 def change_type(value: ChangeType | str) -> ChangeType:
     """Coerce a string to ChangeType with a clear error."""
+    if type(value) is ChangeType:
+        return value
     from ledger.errors import InvalidInputError
 
     try:
@@ -65,6 +67,8 @@ def change_type(value: ChangeType | str) -> ChangeType:
 
 def log_level(value: LogLevel | str) -> LogLevel:
     """Coerce a string to LogLevel with a clear error."""
+    if type(value) is LogLevel:
+        return value
     from ledger.errors import InvalidInputError
 
     try:

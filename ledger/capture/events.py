@@ -15,11 +15,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pygit2
 
 from ledger._names import check_path, to_tree_path
+from ledger._repoid import remote_url, strip_credentials
 from ledger.capture.sessions import DEFAULT_HOOK_AGENT, repo_session, session_id_from
 from ledger.capture.spool import HookEvent
 from ledger.errors import HookEventError, InvalidPathError
@@ -30,27 +30,6 @@ MAX_FILE_ENTRIES = 500  # per commit; the rest is listed in the commit entry onl
 MAX_MESSAGE_CHARS = 100_000
 RECENT_CHECK = 50  # entries of the session searched for an event already recorded
 GITLINK = 0o160000
-
-
-def strip_credentials(url: str) -> str:
-    """A remote URL without passwords or tokens (``https://user:tok@host/x`` -> host only).
-
-    For http(s) and other URLs with a scheme the whole user part goes (a token often sits
-    in the user name); for ssh the user name stays and only a password goes.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    if parts.scheme in ("ssh", "git+ssh", "ssh+git"):
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    else:
-        netloc = host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 # -- what every recorder shares ----------------------------------------------------------------
@@ -74,7 +53,10 @@ def _already_recorded(logger: ChangeLogger, event: HookEvent) -> bool:
 
 
 def _stamp(logger: ChangeLogger, event: HookEvent) -> dt.datetime | None:
-    """The event's time, unless the session already holds a later entry (then: now)."""
+    """The event's time, unless the session already holds a later entry or the event is
+    dated after the clock's now (a spool file's time set ahead): then now."""
+    if event.time > dt.datetime.now(dt.UTC):
+        return None
     if logger.store.exists:
         newest = next(iter(logger.store.walk_session(logger.session_id)), None)
         if newest is not None and newest.timestamp > event.time:
@@ -91,11 +73,12 @@ def _open_repo(event: HookEvent) -> pygit2.Repository:
 
 def _event_meta(event: HookEvent) -> dict[str, Any]:
     """Where the event came from: the last keys of every hook entry's metadata."""
-    return {
-        "repository": str(event.work_tree or event.common_dir),
-        "hook": event.hook,
-        "hook_event": event.name,
-    }
+    meta: dict[str, Any] = {"repository": str(event.work_tree or event.common_dir)}
+    remote = remote_url(str(event.work_tree or event.common_dir))
+    if remote:
+        meta["remote"] = remote  # the same repository's entries from another clone match
+    meta.update(hook=event.hook, hook_event=event.name)
+    return meta
 
 
 # -- commits (post-commit, post-applypatch, post-merge) ----------------------------------------
@@ -208,6 +191,11 @@ def _commit_meta(
     }
 
 
+def _where(meta: dict[str, Any]) -> dict[str, Any]:
+    """The repository keys of a commit entry, for its file entries too."""
+    return {k: meta[k] for k in ("repository", "remote") if k in meta}
+
+
 def _commit_title(commit: pygit2.Commit, meta: dict[str, Any]) -> str:
     branch, rebasing = meta["branch"], meta["rebasing"]
     where = (
@@ -238,7 +226,8 @@ def _record_commit(logger: ChangeLogger, event: HookEvent) -> int:
                 before_content=change.before,
                 after_content=change.after,
                 description=f"{_VERBS[change.ctype]} {change.path} in commit {short}",
-                metadata={"commit": str(commit.id), "branch": meta["branch"]},
+                metadata={"commit": str(commit.id), "branch": meta["branch"],
+                          **_where(meta)},
                 timestamp=stamp,
             )
         logger.log(ChangeType.GIT_COMMIT, _commit_title(commit, meta), meta, timestamp=stamp)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ledger._layout import SPOOL_FAILED_DIR
 from ledger.errors import HookEventError
+from ledger.trust.redact.logline import append_line
 
 EVENT_MAGIC = "git-ledger-event 1"
 EVENT_PREFIX = "ev-"
@@ -147,10 +148,7 @@ def set_aside(path: Path, spool: Path) -> None:
 
 def note_failure(log_dir: Path, hook: str, message: str) -> None:
     """Append a line to a failure log (``hooks status`` shows the last ones)."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = " ".join(f"{stamp} {hook} {message}".split())
-    with contextlib.suppress(OSError), open(log_dir / FAILURE_LOG, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    append_line(log_dir / FAILURE_LOG, f"{hook} {message}")
 
 
 def read_failures(log: Path, limit: int) -> tuple[int, list[str]]:

@@ -10,6 +10,7 @@ import click
 from ledger._words import plural
 from ledger.capture import githooks as hooks_lib
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
+from ledger.cli.numbers import count
 
 repo_option = click.option(
     "--repo",
@@ -77,7 +78,8 @@ def uninstall_cmd(repo: str | None, as_json: bool) -> None:
 
 @hooks_group.command("status")
 @repo_option
-@click.option("--failures", default=5, show_default=True, help="How many failures to show.")
+@click.option("--failures", type=count(0), default=5, show_default=True,
+              help="How many failures to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def status_cmd(ctx: click.Context, repo: str | None, failures: int, as_json: bool) -> None:

@@ -22,10 +22,12 @@ from ledger.cli import (
     metrics,
     read,
     reports,
+    setup,
     storage,
     sync,
     trust,
     undo,
+    why,
     write,
 )
 from ledger.errors import InputError, LedgerError, NotFoundError
@@ -134,6 +136,6 @@ def main(ctx: click.Context, ledger_dir: str | None, no_pager: bool) -> None:
 
 for _module in (
     write, demo, read, reports, importing, storage, metrics, hooks, agents, trust, sync, undo,
-    completion,
+    completion, why, setup,
 ):
     _module.register(main)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
+from ledger.cli.numbers import MEGABYTES, WINDOW_HOURS, Count
 from ledger.errors import InvalidInputError
 from ledger.metrics import (
     DEFAULT_PATH,
@@ -37,13 +38,13 @@ def metrics_group() -> None:
 
 @metrics_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+@click.option("--port", type=Count(0, 65535), default=DEFAULT_PORT, show_default=True,
               help="Port to listen on (0: any free port).")
 @click.option("--path", default=DEFAULT_PATH, show_default=True,
               help="The scrape path (/metrics is always served too).")
-@click.option("--max-storage-mb", type=float, default=500, show_default=True,
+@click.option("--max-storage-mb", type=MEGABYTES, default=500, show_default=True,
               help="Storage budget that usage is measured against.")
-@click.option("--window-hours", type=float, default=24, show_default=True,
+@click.option("--window-hours", type=WINDOW_HOURS, default=24, show_default=True,
               help="Window of the rate and error-ratio gauges.")
 @click.pass_context
 def serve_cmd(
@@ -80,26 +81,31 @@ def _serve_until_interrupted(server: Any) -> None:
 
 
 @metrics_group.command("export")
-@click.argument("output_file", type=click.Path(dir_okay=False, writable=True))
-@click.option("--max-storage-mb", type=float, default=500, show_default=True)
+@click.argument("output_file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--max-storage-mb", type=MEGABYTES, default=500, show_default=True)
 @click.pass_context
 def export_cmd(ctx: click.Context, output_file: str, max_storage_mb: float) -> None:
     """Write the metrics to a .prom file atomically (node_exporter's textfile collector).
 
+    OUTPUT_FILE - is standard output; a device or named pipe is written through, a
+    symbolic link or other non-regular file is refused.
+
     \b
     Example:
       git ledger metrics export /var/lib/node_exporter/textfile/git_ledger.prom
+      git ledger metrics export - | grep sessions
     """
     metrics = LogMetrics(ledger_dir(ctx), max_storage_mb=max_storage_mb)
     metrics.store.repo  # noqa: B018
     text = metrics.export_prometheus_metrics(output_file)
     series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
-    click.echo(f"Wrote {series} series to {output_file}")
+    if output_file != "-":
+        click.echo(f"Wrote {series} series to {output_file}")
 
 
 @metrics_group.command("health")
-@click.option("--window-hours", type=float, default=24, show_default=True)
-@click.option("--max-storage-mb", type=float, default=500, show_default=True)
+@click.option("--window-hours", type=WINDOW_HOURS, default=24, show_default=True)
+@click.option("--max-storage-mb", type=MEGABYTES, default=500, show_default=True)
 @click.option("--deep", is_flag=True, help="Also run git fsck (slower).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line for programs.")
 @click.pass_context

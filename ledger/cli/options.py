@@ -102,11 +102,14 @@ _FILTERS = [
         multiple=True,
         help="Level (repeatable; any of them matches).",
     ),
+    click.option("--repo", "repo", metavar="REPO",
+                 help="Only this repository: a folder inside it, its workspace root or its "
+                 "remote URL (any spelling: git@host:a/b.git = https://host/a/b)."),
 ]
 
 
 def entry_filters(func: F) -> F:
-    """Add the eight entry filters; the command receives them as ``**filters``.
+    """Add the nine entry filters; the command receives them as ``**filters``.
 
     ``filters(**kwargs)`` turns them into the keyword arguments of LogQuery.query and
     LogStorage.export_logs.
@@ -140,3 +143,13 @@ class Hours(click.FloatRange):
         if number != number:  # NaN passes every range comparison
             self.fail(f"{value!r} is not a number of hours", param, ctx)
         return number
+
+
+repo_option = click.option(
+    "--repo", metavar="REPO",
+    help="Only this repository: a folder inside it, its workspace root or its remote URL.",
+)
+all_repos_option = click.option(
+    "--all-repos", is_flag=True,
+    help="Every repository (by default, inside a git repository, only that one's entries).",
+)

@@ -11,19 +11,23 @@ import click
 from ledger._words import plural
 from ledger.cli.common import print_json_array, print_json_lines, print_table
 from ledger.cli.listing import NOTHING_FOUND, listing, open_query, print_verbose, when
+from ledger.cli.numbers import count
 from ledger.cli.options import (
     Hours,
+    all_repos_option,
     entry_filters,
     filters,
     full_option,
     json_option,
     live_only_option,
+    repo_option,
     since_option,
     until_option,
     verbose_option,
 )
 from ledger.cli.output import use_pager
 from ledger.errors import SessionNotFoundError
+from ledger.read.repos import path_in_scope
 
 
 @click.command("recent")
@@ -31,7 +35,8 @@ from ledger.errors import SessionNotFoundError
               help="How far back (the same as --since Nh).")
 @since_option("From this time instead of --hours")
 @until_option()
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=count(), default=100, show_default=True)
+@repo_option
 @verbose_option
 @full_option
 @json_option
@@ -43,6 +48,7 @@ def recent_cmd(
     start_date: dt.datetime | None,
     end_date: dt.datetime | None,
     limit: int,
+    repo: str | None,
     verbose: bool,
     full: bool,
     as_json: bool,
@@ -55,19 +61,20 @@ def recent_cmd(
     Example:
       git ledger recent --hours 24 --limit 50
       git ledger recent --since "2 days ago" --until yesterday
+      git ledger recent --repo git@github.com:acme/api.git
     """
     q = open_query(ctx)
     if start_date is None and end_date is None:
-        entries = q.get_recent_changes(hours=hours, limit=limit)
+        entries = q.get_recent_changes(hours=hours, limit=limit, repo=repo)
     else:
         since = start_date or dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
-        entries = q.query(start_date=since, end_date=end_date, limit=limit)
+        entries = q.query(start_date=since, end_date=end_date, limit=limit, repo=repo)
     listing(ctx, q, entries, as_json, verbose, full=full)
 
 
 @click.command("search")
 @entry_filters
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=count(), default=100, show_default=True)
 @verbose_option
 @full_option
 @json_option
@@ -91,6 +98,7 @@ def search_cmd(
       git ledger search --type file_update --type file_create --file api/ \\
           --text database --since 2025-11-01 --until 2025-11-05 --limit 20
       git ledger search --level error --since "2 weeks ago" --json | jq '.[].id'
+      git ledger search --repo . --type file_update
     """
     q = open_query(ctx)
     entries = q.query(**filters(**filter_options), limit=limit)
@@ -100,23 +108,37 @@ def search_cmd(
 @click.command("file-history")
 @click.argument("path")
 @click.option("--verbose", "-v", is_flag=True, help="Each step in full, with its diff.")
+@repo_option
+@all_repos_option
 @full_option
 @json_option
 @live_only_option
 @click.pass_context
 def file_history_cmd(
-    ctx: click.Context, path: str, verbose: bool, full: bool, as_json: bool
+    ctx: click.Context,
+    path: str,
+    verbose: bool,
+    repo: str | None,
+    all_repos: bool,
+    full: bool,
+    as_json: bool,
 ) -> None:
     """Show every change to one file across all sessions, oldest first.
 
-    Exits 1 when the ledger holds no entry about PATH.
+    Run inside a git repository, PATH is read like git log -- PATH: relative to the current
+    folder, and only that repository's entries are listed (--all-repos: every repository's;
+    entries that name no repository are always listed). Exits 1 when the ledger holds no
+    entry about PATH.
 
     \b
     Example:
       git ledger file-history api/main.py --verbose
+      git ledger file-history README.md --all-repos
     """
+    path, scope = path_in_scope(path, repo, all_repos=all_repos)
     q = open_query(ctx)
-    listing(ctx, q, q.get_file_history(path), as_json, verbose, diff=True, full=full)
+    entries = q.get_file_history(path, repo=scope)
+    listing(ctx, q, entries, as_json, verbose, diff=True, full=full)
 
 
 @click.command("session")
@@ -177,11 +199,12 @@ def show_cmd(ctx: click.Context, entry_id: str, as_json: bool) -> None:
 
 
 @click.command("sessions")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@click.option("--limit", type=count(), help="At most this many (newest first).")
+@repo_option
 @json_option
 @live_only_option
 @click.pass_context
-def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
+def sessions_cmd(ctx: click.Context, limit: int | None, repo: str | None, as_json: bool) -> None:
     """List sessions, most recently active first, with entry and error counts.
 
     Exits 1 when the ledger has no session.
@@ -189,8 +212,9 @@ def sessions_cmd(ctx: click.Context, limit: int | None, as_json: bool) -> None:
     \b
     Example:
       git ledger sessions --limit 20
+      git ledger sessions --repo https://github.com/acme/api
     """
-    rows = open_query(ctx).list_sessions()[:limit]
+    rows = open_query(ctx).list_sessions(repo=repo)[:limit]
     if as_json:
         print_json_array(rows)
     elif rows:

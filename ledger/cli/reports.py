@@ -16,6 +16,7 @@ from ledger.cli.options import (
     json_option,
     live_only_option,
     parse_period,
+    repo_option,
     since_option,
     until_option,
 )
@@ -38,6 +39,7 @@ from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @click.option("--no-fsck", is_flag=True,
               help="Skip git fsck (html: git ledger verify) in the integrity section.")
+@repo_option
 @live_only_option
 @click.pass_context
 def audit_cmd(
@@ -49,6 +51,7 @@ def audit_cmd(
     fmt: str | None,
     as_json: bool,
     no_fsck: bool,
+    repo: str | None,
 ) -> None:
     """Write an audit report of everything recorded from START (or --since) to --until.
 
@@ -61,6 +64,7 @@ def audit_cmd(
     Example:
       git ledger audit 2025-11-01 --until 2025-11-05 --output audit_report.json
       git ledger audit --since "1 week ago" -o week.html
+      git ledger audit --since 7d --repo . --format markdown
     """
     if (start is None) == (since is None):
         raise click.UsageError("give the start of the period once: START or --since")
@@ -72,7 +76,8 @@ def audit_cmd(
         # re-hashes every object itself, so fsck is not run twice.
         html = fmt == "html"
         report = q.generate_audit_report(start_at, end_at, fsck=not (no_fsck or html),
-                                         verify=html and not no_fsck, progress=progress)
+                                         verify=html and not no_fsck, progress=progress,
+                                         repo=repo)
     if output is None or output == "-":
         text = render_audit(report, fmt)
         click.echo(text, nl=not text.endswith("\n"))

@@ -9,6 +9,7 @@ import click
 
 from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_json_array, print_json_lines, print_table, style
+from ledger.cli.numbers import DAYS, MEGABYTES, SECONDS
 from ledger.cli.options import entry_filters, filters, json_option, live_only, live_only_option
 from ledger.cli.otlp import run_otlp, wants_otlp
 from ledger.lifecycle.storage import LogStorage
@@ -48,9 +49,9 @@ def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: An
 
 @click.command("maintenance")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
-@click.option("--max-age-days", type=float, default=30, show_default=True,
+@click.option("--max-age-days", type=DAYS, default=30, show_default=True,
               help="Archive sessions whose last entry is older than this.")
-@click.option("--max-storage-mb", type=float, default=500, show_default=True,
+@click.option("--max-storage-mb", type=MEGABYTES, default=500, show_default=True,
               help="The repository's size budget (for --enforce-quota).")
 @click.option("--enforce-quota", is_flag=True,
               help="Instead: retire the oldest sessions (archived first) until under budget.")
@@ -113,7 +114,7 @@ def maintenance_cmd(
               "receiver instead (default: the OTEL_EXPORTER_OTLP_* variables).")
 @click.option("--follow", is_flag=True, help="With OTLP: keep sending entries as they are "
               "recorded, until Ctrl-C.")
-@click.option("--interval", type=float, default=2.0, show_default=True,
+@click.option("--interval", type=SECONDS, default=2.0, show_default=True,
               help="With --follow: seconds between looks for new entries.")
 @click.pass_context
 def export_cmd(

@@ -12,6 +12,7 @@ import click
 
 from ledger import sync
 from ledger.cli.common import ledger_dir, print_json_lines, print_table, style
+from ledger.cli.numbers import count
 
 
 @click.group("remote")
@@ -132,7 +133,7 @@ def _rows(result: Any, kind: str) -> list[tuple[str, str, str]]:
 @click.argument("name", required=False)
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=count(),
     default=sync.DEFAULT_BATCH,
     show_default=True,
     help="Refs per pack sent (an interruption loses at most one batch).",

@@ -9,7 +9,7 @@ import click
 
 from ledger._words import plural
 from ledger.cli.common import ledger_dir, print_table, style
-from ledger.sync.verify_remote import verify_with_remote
+from ledger.sync.verify_remote import verify_remote
 from ledger.trust.checkpoint import write_checkpoint
 from ledger.trust.findings import VerifyReport
 from ledger.trust.summary import verify_summary, verify_verdict
@@ -63,7 +63,8 @@ def checkpoint_cmd(ctx: click.Context, sign: bool | None, as_json: bool) -> None
 @click.option(
     "--remote",
     metavar="NAME",
-    help="Also check the ledger against this remote's checkpoints (fetched read-only).",
+    help="Also check every session against the newest checkpoint of this central "
+    "(fetched read-only): catches entries erased after they were pushed.",
 )
 @click.pass_context
 def verify_cmd(
@@ -79,12 +80,12 @@ def verify_cmd(
     Example:
       git ledger verify
       git ledger verify --since-checkpoint '#12' --json
-      git ledger verify --remote origin    # also against the central's checkpoints
+      git ledger verify --remote origin
     """
     if remote is not None:
-        report = verify_with_remote(
-            ledger_dir(ctx), remote, since_checkpoint=since, accept=not no_accept
-        )
+        if since is not None:
+            raise click.UsageError("--remote checks the whole ledger: drop --since-checkpoint")
+        report = verify_remote(ledger_dir(ctx), remote, accept=not no_accept)
     else:
         report = verify_ledger(ledger_dir(ctx), since_checkpoint=since, accept=not no_accept)
     if as_json:

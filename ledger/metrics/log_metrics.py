@@ -12,15 +12,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pygit2
-from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client import CollectorRegistry, generate_latest
 
 from ledger._graph import first_parents, is_observation
 from ledger._layout import ARCHIVE_DIR
 from ledger._names import from_tree_path
+from ledger._outfile import write_output
 from ledger._store import LedgerStore
 from ledger._upkeep import packs
 from ledger.entry import T_AGENT, T_FILE, parse_trailers
@@ -216,12 +216,10 @@ class LogMetrics:
         """Write the metrics atomically as a ``.prom`` textfile (for node_exporter); return them.
 
         The file is written to a temporary name and renamed, so the textfile collector
-        never reads half a file.
+        never reads half a file; ``-`` is standard output, a device or FIFO is written
+        through, a symbolic link is refused (see :mod:`ledger._outfile`).
         """
+        text = self.exposition()
         if output_file is not None:
-            path = Path(os.fspath(output_file))
-            if not path.parent.is_dir():
-                raise InvalidInputError(f"cannot write {path}: {path.parent} is not a folder")
-            write_to_textfile(str(path), self.registry)
-            return path.read_text(encoding="utf-8")
-        return self.exposition()
+            write_output(output_file, text)
+        return text

@@ -5,16 +5,15 @@ An export is a query written to a file: LogStorage.export_logs and the CLI deleg
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from ledger._outfile import STDOUT, open_output
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
 
@@ -33,7 +32,7 @@ CSV_FIELDS = [
     "metadata",
 ]
 FILTER_KEYS = frozenset(
-    {"change_types", "levels", "session_id", "agent_id", "file_path", "search_text"}
+    {"change_types", "levels", "session_id", "agent_id", "file_path", "search_text", "repo"}
 )
 
 Progress = Callable[[str, int, int | None], None]
@@ -137,35 +136,20 @@ def export_logs(
     """Write matching entries (newest first) as json, jsonl, csv or otlp, streaming.
 
     Entries are written one at a time to a temporary file renamed into place at the
-    end, so memory stays flat and a failed export leaves nothing behind. Filters:
+    end, so memory stays flat and a failed export leaves nothing behind; ``-`` is
+    standard output, a device or FIFO is written through, a symbolic link or other
+    non-regular file is refused (see :mod:`ledger._outfile`). Filters:
     change_types, levels, session_id, agent_id, file_path (a folder with a trailing
     ``/``), search_text.
     """
     fmt = _check_format(format)
     warnings: list[str] = []
     entries = iter_entries(ledger_dir, start_date, end_date, warnings=warnings, **filters)
-    target = Path(os.fspath(output_file)).absolute()
-    folder = target.parent
-    if not folder.is_dir():
-        raise InvalidInputError(f"cannot export to {target}: {folder} is not a folder")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = _WRITERS[fmt](out, entries, include_states, progress)
-        os.chmod(tmp_name, 0o644 & ~_umask())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    return {"output_file": str(target), "format": fmt, "entries": count, "warnings": warnings}
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    name = os.fspath(output_file)
+    target = name if name == STDOUT else str(Path(name).absolute())
+    with open_output(target) as out:
+        count = _WRITERS[fmt](out, entries, include_states, progress)
+    return {"output_file": target, "format": fmt, "entries": count, "warnings": warnings}
 
 
 def _dump(data: Mapping[str, Any]) -> str:

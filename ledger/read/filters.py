@@ -17,6 +17,7 @@ from ledger.dates import as_datetime, floor_seconds, micros
 from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_SESSION, T_TYPE, Entry
 from ledger.errors import InvalidDateError, InvalidInputError
 from ledger.read.index import entry_file, path_bounds, search_text
+from ledger.read.repos import RepoScope, repo_scope
 from ledger.types import ChangeType, LogLevel, change_type, log_level
 
 DateLike = dt.datetime | dt.date | str | None
@@ -72,6 +73,7 @@ class Criteria:
     text: str | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    repo: RepoScope | None = None
 
     @property
     def start_sec(self) -> int | None:
@@ -109,6 +111,8 @@ class Criteria:
             return False
         if self.path is not None and not path_matches(entry, self.path, folder=self.folder):
             return False
+        if self.repo is not None and not self.repo.entry_ok(entry.metadata):
+            return False
         return not (self.text is not None and self.text not in search_text(entry))
 
     def sql_where(self) -> tuple[str, list[Any]]:
@@ -144,6 +148,10 @@ class Criteria:
         if self.text is not None:
             where.append("instr(text, ?) > 0")
             args.append(self.text)
+        if self.repo is not None:
+            cond, more = self.repo.sql()
+            where.append(cond)
+            args.extend(more)
         return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
@@ -164,6 +172,7 @@ def build_criteria(
     session_id: str | None,
     agent_id: str | None,
     levels: Iterable[LogLevel | str] | LogLevel | str | None,
+    repo: str | os.PathLike[str] | RepoScope | None = None,
 ) -> Criteria:
     """The Criteria of :meth:`LogQuery.query`'s arguments, each checked and normalised."""
     types = _values_of(change_types, change_type)
@@ -180,4 +189,12 @@ def build_criteria(
         text=text.lower() if text else None,
         start=start,
         end=end,
+        repo=as_scope(repo),
     )
+
+
+def as_scope(repo: str | os.PathLike[str] | RepoScope | None) -> RepoScope | None:
+    """A ``repo=`` argument as a scope: a folder, a recorded root or a remote URL."""
+    if repo is None or isinstance(repo, RepoScope):
+        return repo
+    return repo_scope(repo)

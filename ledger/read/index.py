@@ -7,13 +7,14 @@ commit-graph: derived from the git data only, keyed by each session's tip commit
 up to date from the refs before every use (new commits are read from the new tip down to
 the indexed one; a session whose ref was rewritten or deleted is re-read or dropped), and
 safe to delete at any time. Whatever it returns is read back from git and checked again,
-and it cannot leave anything out: every session row carries keyed checksums of its rows
-(:mod:`ledger.read.index_seal`), proven on every open; an index that fails them is rebuilt.
+and before it answers at all its rows are proven complete for the tips it covers
+(:mod:`ledger.read.index_seal`): an index that was edited is rebuilt, never trusted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,28 +26,25 @@ import pygit2
 from ledger._graph import entry_blob, first_parents, is_observation
 from ledger._layout import INDEX_FILE
 from ledger._names import from_tree_path
-from ledger._statedir import INDEX_SEAL, index_key, state_dir
+from ledger._state import index_key
 from ledger._store import LedgerStore
 from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
-from ledger.read.index_seal import (
-    disagreement,
-    is_sealed,
-    seal_session,
-    tip_mac,
-    write_seal,
-)
+from ledger.read.index_seal import check_seal, session_sums, tip_mac, write_seal
+from ledger.read.repos import entry_repo
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "7"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions(
     session TEXT PRIMARY KEY, tip TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,
-    count INTEGER NOT NULL, digest TEXT NOT NULL, mac TEXT NOT NULL
+    count INTEGER NOT NULL, digest TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS tip_times(tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL, mac TEXT);
+CREATE TABLE IF NOT EXISTS tip_times(
+    tip BLOB PRIMARY KEY, ctime INTEGER NOT NULL, mac BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS entries(
     id TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -59,12 +57,15 @@ CREATE TABLE IF NOT EXISTS entries(
     text TEXT NOT NULL,
     session_id TEXT NOT NULL,
     drift INTEGER NOT NULL,
-    extra TEXT
+    extra TEXT,
+    repo_root TEXT,
+    repo_remote TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
 CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts);
 CREATE INDEX IF NOT EXISTS entries_file ON entries(file);
 CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
+CREATE INDEX IF NOT EXISTS entries_repo_root ON entries(repo_root);
 """
 
 Progress = Callable[[int, int], None]
@@ -122,109 +123,121 @@ class QueryIndex:
         self.path: Path = store.path / INDEX_FILE
         self.sources = sources or self._live
         self.live_only = live_only
-        self.key = b""
+        self._key: bytes | None = None
+        self._trusted: str | None = None  # the seal this object last proved
+        self.distrusted: str | None = None  # why the index was last found edited
+
+    @property
+    def key(self) -> bytes:
+        """The key of the seal (kept outside the ledger folder)."""
+        if self._key is None:
+            self._key = index_key(self.store.path)
+        return self._key
 
     def _live(self) -> dict[str, tuple[bytes, bool]]:
         return {s: (t, False) for s, t in self.store.sessions().items()}
 
     @contextlib.contextmanager
     def session(self, progress: Progress | None = None) -> Iterator[sqlite3.Connection | None]:
-        """An up-to-date connection (proven complete, then brought level with the refs), or
-        None when the index cannot be used (the caller walks the commit graph)."""
-        conn = self._connect()
+        """An up-to-date connection (brought level with the refs first), or None."""
+        conn = self._proven()
         if conn is None:
             yield None
             return
         try:
             try:
-                sealed = self._sealed()
-                if not sealed and disagreement(conn, self.key) is not None:
-                    conn.close()  # never trusted: rebuilt from git
-                    conn = self._connect(fresh=True)
-                    if conn is None:
-                        yield None
-                        return
-                if self._refresh(conn, progress) or not sealed:
-                    write_seal(conn, self.key, self.path, self._seal_path())
+                self._refresh(conn, progress)
             except (sqlite3.Error, OSError):
                 yield None
                 return
             yield conn
         finally:
-            if conn is not None:
-                conn.close()
+            conn.close()
 
-    def _seal_path(self) -> Path:
-        return state_dir(self.store.path) / INDEX_SEAL
-
-    def _sealed(self) -> bool:
-        return is_sealed(self.key, self.path, self._seal_path())
-
-    def check(self) -> str | None:
-        """Why the index on disk cannot be trusted (one line), or None: it proves out (or
-        there is none). Changes nothing."""
-        if not self.path.exists():
-            return None
+    def _proven(self) -> sqlite3.Connection | None:
+        """A connection to an index whose rows are proven complete (rebuilt if they are not)."""
         conn = self._connect()
         if conn is None:
-            return "the index cannot be opened"
+            return None
         try:
-            return disagreement(conn, self.key)
+            row = conn.execute("SELECT value FROM meta WHERE key='seal'").fetchone()
+            if self._trusted is not None and row is not None and row[0] == self._trusted:
+                return conn
+            seal, why = check_seal(conn, self.key)
         except sqlite3.Error as exc:
-            return f"the index cannot be read: {exc}"
+            seal, why = None, f"unreadable ({exc})"
+        if seal is not None:
+            self._trusted = seal
+            return conn
+        self.distrusted = why
+        conn.close()
+        if not self.drop():
+            return None
+        return self._connect()
+
+    def check(self) -> str | None:
+        """Why the index cannot be trusted as it stands, or None (no index is fine)."""
+        if not self.path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=600)
+        except sqlite3.Error as exc:
+            return f"unreadable ({exc})"
+        try:
+            version = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if version is None or version[0] != SCHEMA_VERSION:
+                return None  # another version: it is rebuilt on first use, never read
+            conn.isolation_level = None
+            seal, why = check_seal(conn, self.key)
+            return None if seal is not None else why
+        except sqlite3.Error as exc:
+            return f"unreadable ({exc})"
         finally:
             conn.close()
 
     def tip_times(self, tips: Iterable[bytes]) -> dict[bytes, int] | None:
         """The commit time of each tip commit, remembered by commit id (which fixes it).
 
-        Lets a query skip sessions older than its window without reading their tips. A
-        remembered time whose checksum fails is read from git again.
+        Lets a query skip sessions older than its window without reading their tips.
         Returns None when the index cannot be used.
         """
         wanted = set(tips)
         conn = self._connect()
         if conn is None:
             return None
-        key = self.key
         try:
+            key = self.key
             known: dict[bytes, int] = {
                 tip: ctime
-                for tip, ctime, seal in conn.execute("SELECT tip, ctime, mac FROM tip_times")
-                if isinstance(tip, bytes) and seal == tip_mac(key, tip, ctime)
+                for tip, ctime, mac in conn.execute("SELECT tip, ctime, mac FROM tip_times")
+                if isinstance(tip, bytes) and isinstance(ctime, int)
+                and isinstance(mac, bytes) and hmac.compare_digest(mac, tip_mac(key, tip, ctime))
             }
             missing = wanted - known.keys()
             if missing:
                 repo = self.store.repo
-                rows: list[tuple[bytes, int, str]] = []
+                rows: list[tuple[bytes, int]] = []
                 for tip in missing:
                     commit = repo.get(pygit2.Oid(raw=tip))
                     if isinstance(commit, pygit2.Commit):
-                        ctime = commit.commit_time
-                        rows.append((tip, ctime, tip_mac(key, tip, ctime)))
-                known.update((t, c) for t, c, _ in rows)
-                sealed = self._sealed()
+                        rows.append((tip, commit.commit_time))
+                known.update(rows)
                 conn.execute("BEGIN IMMEDIATE")
                 if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
                     conn.execute("DELETE FROM tip_times")
-                    rows = [(t, known[t], tip_mac(key, t, known[t])) for t in wanted if t in known]
-                conn.executemany("INSERT OR REPLACE INTO tip_times VALUES(?, ?, ?)", rows)
+                    rows = [(t, known[t]) for t in wanted if t in known]
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tip_times VALUES(?, ?, ?)",
+                    [(t, c, tip_mac(key, t, c)) for t, c in rows],
+                )
                 conn.execute("COMMIT")
-                if sealed:  # the rows were proven before this write: still proven after it
-                    write_seal(conn, key, self.path, self._seal_path())
             return {t: known[t] for t in wanted if t in known}
         except sqlite3.Error:
             return None
         finally:
             conn.close()
 
-    def _connect(self, *, fresh: bool = False) -> sqlite3.Connection | None:
-        key = index_key(self.store.path)
-        if key is None:  # nowhere to keep the key: the index could not be proven
-            return None
-        self.key = key
-        if fresh and not self.drop():
-            return None
+    def _connect(self) -> sqlite3.Connection | None:
         for _attempt in range(2):
             try:
                 conn = sqlite3.connect(self.path, timeout=600, isolation_level=None)
@@ -255,15 +268,14 @@ class QueryIndex:
             return False
         return True
 
-    def _refresh(self, conn: sqlite3.Connection, progress: Progress | None) -> bool:
-        """Bring the index level with its sources (live only: leave archived rows be);
-        True when it wrote anything."""
+    def _refresh(self, conn: sqlite3.Connection, progress: Progress | None) -> None:
+        """Bring the index level with its sources (live only: leave archived rows be)."""
         scope = (0,) if self.live_only else (0, 1)
         tips = {k: (t.hex(), int(a)) for k, (t, a) in self.sources().items() if a in scope}
         query = "SELECT session, tip, archived FROM sessions"
         rows = conn.execute(query).fetchall()
         if {k: (t, a) for k, t, a in rows if a in scope} == tips:
-            return False
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             known = {k: (t, a) for k, t, a in conn.execute(query).fetchall()}
@@ -278,14 +290,19 @@ class QueryIndex:
                 if old is not None and not reached:
                     conn.execute("DELETE FROM entries WHERE session=?", (key,))
                 conn.executemany(f"INSERT INTO entries VALUES({_MARKS})", new_rows)
-                seal_session(conn, self.key, key, tip, archived)
+                count, digest = session_sums(conn, key)
+                conn.execute(
+                    "INSERT OR REPLACE INTO sessions VALUES(?, ?, ?, ?, ?)",
+                    (key, tip, archived, count, digest),
+                )
                 if progress is not None:
                     progress(done, len(changed))
+            self._trusted = write_seal(conn, self.key)
             conn.execute("COMMIT")
         except BaseException:
+            self._trusted = None
             conn.execute("ROLLBACK")
             raise
-        return True
 
     def _rows(
         self, repo: pygit2.Repository, session: str, tip: str, stop: str | None
@@ -301,13 +318,20 @@ class QueryIndex:
         return rows, False
 
 
-_MARKS = ",".join("?" * 12)
+_MARKS = ",".join("?" * 14)
 _COMMAND = "system_command"
 _API = "api_call"
 
 
-def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
-    """What the audit lists of a command or an API call, kept so that it need not read it."""
+_IN_FULL_TYPES = frozenset({"deployment", "config_change"})
+_ERROR_LEVELS = frozenset({"error", "critical"})
+
+
+def _extra(
+    ctype: str, meta: Mapping[str, Any], description: str, full: Mapping[str, Any] | None = None
+) -> str | None:
+    """What the audit lists of a command or an API call, kept so that it need not read it;
+    ``full``: the whole entry, for the entries the audit shows in full."""
     row: dict[str, Any]
     if ctype == _COMMAND:
         row = {"command": meta.get("command", description), "exit_code": meta.get("exit_code"),
@@ -321,9 +345,23 @@ def _extra(ctype: str, meta: Mapping[str, Any], description: str) -> str | None:
     if meta.get("undo_kind"):  # restore and revert writes: the audit's timeline lists them
         row.update(undo_kind=meta.get("undo_kind"), undo_of=meta.get("undo_of"),
                    description=description)
+    if full is not None:
+        row["entry"] = full
     if not row:
         return None
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def _in_full(
+    commit: pygit2.Commit, raw: bytes, ctype: str, level: str
+) -> dict[str, Any] | None:
+    """The entry as the audit shows it in full (errors, deployments, configuration changes)."""
+    if ctype not in _IN_FULL_TYPES and level not in _ERROR_LEVELS:
+        return None
+    try:
+        return Entry.from_json(str(commit.id), bytes(raw)).to_dict()
+    except ValueError:
+        return None  # the audit reads it from git and says what is wrong
 
 
 def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
@@ -357,7 +395,9 @@ def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
             "\n".join(parts).lower(),
             str(data["session_id"]),
             int(bool(data.get("drift", False))),
-            _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"]),
+            _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"],
+                   _in_full(commit, blob.data, ctype, str(data["level"]).lower())),
+            *entry_repo(meta),
         )
     except (ValueError, KeyError, TypeError):
         return None

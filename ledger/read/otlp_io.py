@@ -167,7 +167,7 @@ class Follower:
         self.crit = build_criteria(
             filters.get("change_types"), filters.get("file_path"), None, None,
             filters.get("search_text"), filters.get("session_id"), filters.get("agent_id"),
-            filters.get("levels"),
+            filters.get("levels"), filters.get("repo"),
         )
         self.tips: dict[str, bytes] = {}
 

@@ -26,8 +26,9 @@ from ledger.errors import InvalidInputError
 from ledger.location import resolve_ledger_dir
 from ledger.read.archived import Archives, open_archives
 from ledger.read.diff import entry_diff
-from ledger.read.filters import Criteria, DateLike, build_criteria, normalize_path
+from ledger.read.filters import Criteria, DateLike, as_scope, build_criteria, normalize_path
 from ledger.read.index import LIVE_SQL, Progress, QueryIndex
+from ledger.read.repos import RepoScope
 from ledger.read.summaries import SessionSummaries
 from ledger.read.walk import merged
 from ledger.types import ChangeType, LogLevel
@@ -111,6 +112,7 @@ class LogQuery(SessionSummaries):
         agent_id: str | None = None,
         levels: Iterable[LogLevel | str] | LogLevel | str | None = None,
         limit: int | None = None,
+        repo: str | os.PathLike[str] | RepoScope | None = None,
     ) -> list[Entry]:
         """Entries matching every given filter, newest first.
 
@@ -125,6 +127,9 @@ class LogQuery(SessionSummaries):
             session_id, agent_id: exact ids.
             levels: one level or several.
             limit: at most this many entries (the newest).
+            repo: only this repository's entries: a folder inside it, the workspace root
+                as recorded, or its remote URL (``git@host:a/b.git`` and
+                ``https://host/a/b`` are the same repository).
         """
         crit = build_criteria(
             change_types,
@@ -135,6 +140,7 @@ class LogQuery(SessionSummaries):
             session_id,
             agent_id,
             levels,
+            repo,
         )
         if limit is not None:
             if limit < 0:
@@ -144,7 +150,8 @@ class LogQuery(SessionSummaries):
         # Text and paths need every entry, and so does a query without a limit: ask the
         # index which entries match rather than reading each commit of the period.
         if crit.session is None and (
-            crit.text is not None or crit.path is not None or limit is None
+            crit.text is not None or crit.path is not None or crit.repo is not None
+            or limit is None
         ):
             found = self._indexed(crit, limit, newest_first=True)
             if found is not None:
@@ -162,6 +169,7 @@ class LogQuery(SessionSummaries):
         session_id: str | None = None,
         agent_id: str | None = None,
         levels: Iterable[LogLevel | str] | LogLevel | str | None = None,
+        repo: str | os.PathLike[str] | RepoScope | None = None,
     ) -> Iterator[Entry]:
         """Like :meth:`query` without a limit, but lazily: entries stream newest first
         from the commit graph, so memory stays flat however many match (exports)."""
@@ -174,15 +182,21 @@ class LogQuery(SessionSummaries):
             session_id,
             agent_id,
             levels,
+            repo,
         )
         return merged(self.store, self.index, crit, self.archives())
 
-    def get_recent_changes(self, hours: float = 24, limit: int | None = 100) -> list[Entry]:
-        """Entries of the last ``hours`` hours, newest first."""
+    def get_recent_changes(
+        self,
+        hours: float = 24,
+        limit: int | None = 100,
+        repo: str | os.PathLike[str] | RepoScope | None = None,
+    ) -> list[Entry]:
+        """Entries of the last ``hours`` hours, newest first (``repo``: as for :meth:`query`)."""
         if hours < 0:
             raise InvalidInputError(f"hours must be 0 or more, not {hours}")
         start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
-        return self.query(start_date=start, limit=limit)
+        return self.query(start_date=start, limit=limit, repo=repo)
 
     def get_session_logs(self, session_id: str) -> list[Entry]:
         """Every entry of one session, oldest first (the order they were recorded)."""
@@ -201,13 +215,20 @@ class LogQuery(SessionSummaries):
         """One entry by full id or unique prefix (7+ hex digits)."""
         return self.store.get_entry(id_or_prefix, self.archives().tips().values())
 
-    def get_file_history(self, file_path: str | os.PathLike[str]) -> list[Entry]:
+    def get_file_history(
+        self,
+        file_path: str | os.PathLike[str],
+        repo: str | os.PathLike[str] | RepoScope | None = None,
+    ) -> list[Entry]:
         """Every entry about this file across all sessions, oldest first.
+
+        ``repo`` keeps one repository's entries (as for :meth:`query`); without it the same
+        path in every repository is listed.
 
         Each entry carries ``file_hash_before``/``file_hash_after`` and reads its states on
         demand; :meth:`get_diff` gives the step's unified diff.
         """
-        crit = Criteria(path=normalize_path(file_path), folder=False)
+        crit = Criteria(path=normalize_path(file_path), folder=False, repo=as_scope(repo))
         found = self._indexed(crit, None, newest_first=False)
         if found is not None:
             return found
@@ -221,14 +242,24 @@ class LogQuery(SessionSummaries):
             entry = self.get_entry(entry)
         return entry_diff(entry, context)
 
-    def list_sessions(self) -> list[dict[str, Any]]:
+    def list_sessions(
+        self, repo: str | os.PathLike[str] | RepoScope | None = None
+    ) -> list[dict[str, Any]]:
         """One row per session, most recently active first.
 
         Keys: session_id, agent_id, agents, branch, tip, first_timestamp, last_timestamp,
         entries, errors (error and critical entries), archive (the bundle of an archived
-        session, else None).
+        session, else None). ``repo``: only sessions with an entry in that repository.
         """
         tips = self._tips()
+        scope = as_scope(repo)
+        if scope is not None:
+            keep = {e.session_id for e in self.iter_query(repo=scope)}
+            archived = self.archives().sessions
+            tips = {
+                k: t for k, t in tips.items()
+                if (archived[k].session if k in archived else k) in keep
+            }
         rows = self._indexed_session_rows(tips)
         if not rows:
             rows = self._walked_session_rows(tips)
@@ -266,6 +297,7 @@ class LogQuery(SessionSummaries):
         fsck: bool = True,
         verify: bool = False,
         progress: Progress | None = None,
+        repo: str | os.PathLike[str] | RepoScope | None = None,
     ) -> dict[str, Any]:
         """An audit of what happened between two dates, as a plain dict.
 
@@ -280,12 +312,13 @@ class LogQuery(SessionSummaries):
             verify: add ``git ledger verify``'s result (checkpoints, signatures, problems)
                 to the integrity section as ``integrity.verify``.
             progress: called with (sessions read, sessions to read).
+            repo: only this repository's entries (as for :meth:`query`).
         """
         from ledger.reports.audit import generate_audit_report
 
         return generate_audit_report(
             self, start_date, end_date, output_file, format, fsck=fsck, verify=verify,
-            progress=progress,
+            progress=progress, repo=repo,
         )
 
     def analyze_patterns(

@@ -10,21 +10,24 @@ import datetime as dt
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger._fs import maintenance_paused
 from ledger._layout import SESSION_REF_PREFIX
+from ledger._outfile import write_output
 from ledger._snapshot import RefSnapshot, snapshot_fsck, take_snapshot
 from ledger.dates import as_datetime
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
 from ledger.read.archived import in_period
-from ledger.read.filters import Criteria, DateLike
+from ledger.read.filters import Criteria, DateLike, as_scope
 from ledger.read.index import Progress, entry_file
+from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
-from ledger.reports.audit_rows import IndexedEntry, indexed_entries
+from ledger.reports.audit_rows import IndexedEntry
+from ledger.reports.audit_sql import indexed_audit
 from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
@@ -47,18 +50,24 @@ def generate_audit_report(
     fsck: bool = True,
     verify: bool = False,
     progress: Progress | None = None,
+    repo: str | os.PathLike[str] | RepoScope | None = None,
 ) -> dict[str, Any]:
     """The audit of one period of ``query``'s ledger; see ``LogQuery.generate_audit_report``."""
     if format not in ("json", "markdown"):
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
-    crit = Criteria(start=start, end=end)
-    found = indexed_entries(query, crit)
-    entries = found if found is not None else scan(query.store, crit, progress, query.archives())
-    report = audit_data(entries, start, end)
+    scope = as_scope(repo)
+    crit = Criteria(start=start, end=end, repo=scope)
+    sections = indexed_audit(query, crit)
+    if sections is not None:
+        report = _assemble(sections, start, end)
+    else:
+        report = audit_data(scan(query.store, crit, progress, query.archives()), start, end)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat()
     report["ledger"] = str(query.ledger_dir)
     report["live_only"] = query.live_only
+    if scope is not None:
+        report["repository"] = scope.label
     report["not_covered"] = [
         u.as_dict() for u in in_period(query.archives().uncovered, start, end)
     ]
@@ -74,7 +83,7 @@ def generate_audit_report(
             if format == "markdown"
             else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
         )
-        Path(output_file).write_text(text, encoding="utf-8")
+        write_output(output_file, text)
     return report
 
 
@@ -197,23 +206,27 @@ def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     return sorted(sessions.values(), key=lambda s: s["first_timestamp"])
 
 
+def _repository(entry: AuditEntry) -> str | None:
+    if isinstance(entry, Entry):
+        return repo_label(*entry_repo(entry.metadata))
+    return entry.repository
+
+
 def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
-    files: dict[str, dict[str, Any]] = {}
+    """One row per file of each repository (``repository`` when the entries name one)."""
+    files: dict[tuple[str, str], dict[str, Any]] = {}
     for e in rows:
         if e.file_path is None or e.change_type not in FILE_CHANGE_TYPES:
             continue
         stamp = _stamp(e)
         name = (entry_file(e) if isinstance(e, Entry) else None) or e.file_path
-        f = files.setdefault(
-            name,
-            {
-                "file_path": name,
-                "changes": 0,
-                "by_type": Counter(),
-                "sessions": set(),
-                "first_change": stamp,
-            },
-        )
+        repo = _repository(e)
+        f = files.get((repo or "", name))
+        if f is None:
+            f = files[(repo or "", name)] = {"file_path": name}
+            if repo is not None:
+                f["repository"] = repo
+            f.update(changes=0, by_type=Counter(), sessions=set(), first_change=stamp)
         f["changes"] += 1
         f["by_type"][e.change_type.value] += 1
         f["sessions"].add(e.session_id)
@@ -223,8 +236,19 @@ def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         f["sessions"] = len(f["sessions"])
         f["by_type"] = dict(f["by_type"])
         file_rows.append(f)
-    file_rows.sort(key=lambda f: (-f["changes"], f["file_path"]))
+    file_rows.sort(key=lambda f: (f.get("repository") or "", -f["changes"], f["file_path"]))
     return file_rows
+
+
+def repository_rows(files: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per repository: how many files changed and how many changes (None: not named)."""
+    out: dict[str | None, dict[str, Any]] = {}
+    for f in files:
+        repo = f.get("repository")
+        row = out.setdefault(repo, {"repository": repo, "files": 0, "changes": 0})
+        row["files"] += 1
+        row["changes"] += f["changes"]
+    return list(out.values())
 
 
 def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
@@ -271,12 +295,12 @@ def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _summary(
-    rows: Sequence[AuditEntry], sessions: int, agents: int, files: int,
-    by_level: Counter[str], events: dict[str, list[dict[str, Any]]],
+    total: int, sessions: int, agents: int, files: int,
+    by_level: Mapping[str, int], events: dict[str, list[dict[str, Any]]],
 ) -> dict[str, int]:
     commands, api_calls = events["commands"], events["api_calls"]
     return {
-        "total_entries": len(rows),
+        "total_entries": total,
         "sessions": sessions,
         "agents": agents,
         "errors": by_level.get("error", 0),
@@ -300,23 +324,35 @@ def audit_data(
 ) -> dict[str, Any]:
     """The report's figures and lists for the entries of the period ``start``..``end``."""
     rows = sorted(entries, key=lambda e: e.timestamp)
-    by_type = Counter(e.change_type.value for e in rows)
     by_level = Counter(e.level.value for e in rows)
-    agents = _agent_rows(rows)
-    sessions = _session_rows(rows)
-    files = _file_rows(rows)
-    events = _events(rows)
+    return _assemble({
+        "total": len(rows),
+        "changes_by_type": dict(Counter(e.change_type.value for e in rows).most_common()),
+        "changes_by_level": {lv.value: by_level[lv.value] for lv in LogLevel if by_level[lv.value]},
+        "agents": _agent_rows(rows),
+        "sessions": _session_rows(rows),
+        "files_changed": _file_rows(rows),
+        **_events(rows),
+    }, start, end)
+
+
+def _assemble(sections: dict[str, Any], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """The report from its sections (computed in Python or by SQL over the index)."""
+    events = sections
+    agents, sessions, files = sections["agents"], sections["sessions"], sections["files_changed"]
     return {
         "report_type": "audit",
         "report_version": 1,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "summary": _summary(rows, len(sessions), len(agents), len(files), by_level, events),
-        "changes_by_type": dict(by_type.most_common()),
-        "changes_by_level": {lv.value: by_level[lv.value] for lv in LogLevel if by_level[lv.value]},
+        "summary": _summary(sections["total"], len(sessions), len(agents), len(files),
+                            sections["changes_by_level"], events),
+        "changes_by_type": sections["changes_by_type"],
+        "changes_by_level": sections["changes_by_level"],
         "agents": agents,
         "sessions": sessions,
         "errors": events["errors"],
         "files_changed": files,
+        "repositories": repository_rows(files),
         "commands": events["commands"],
         "api_calls": events["api_calls"],
         "deployments": events["deployments"],

@@ -18,13 +18,15 @@ import pygit2
 from ledger.dates import from_micros
 from ledger.errors import EntryNotFoundError
 from ledger.read.filters import Criteria
+from ledger.read.repos import repo_label
 from ledger.types import ChangeType, LogLevel
 
 if TYPE_CHECKING:
     from ledger.read.query import LogQuery
 
 _ERRORS = frozenset({LogLevel.ERROR.value, LogLevel.CRITICAL.value})
-_COLUMNS = "id, session_id, ts, type, level, agent, file, file_path, drift, extra"
+_COLUMNS = ("id, session_id, ts, type, level, agent, file, file_path, drift, extra, "
+            "repo_root, repo_remote")
 
 
 class IndexedEntry:
@@ -32,10 +34,12 @@ class IndexedEntry:
     entry in full from git."""
 
     __slots__ = ("_query", "agent_id", "change_type", "drift", "error", "file_path", "id",
-                 "level", "metadata", "session_id", "stamp", "timestamp", "tree_path")
+                 "level", "metadata", "repository", "session_id", "stamp", "timestamp",
+                 "tree_path")
 
     def __init__(self, query: LogQuery, row: tuple[Any, ...]) -> None:
-        entry_id, session, ts, ctype, level, agent, file, file_path, drift, extra = row
+        entry_id, session, ts, ctype, level, agent, file, file_path, drift, extra = row[:10]
+        self.repository: str | None = repo_label(row[10], row[11])
         self._query = query
         self.id: str = entry_id
         self.session_id: str = session

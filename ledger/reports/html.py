@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ledger._outfile import write_output
 from ledger.errors import LedgerError
 from ledger.reports import html_parts as parts
 from ledger.reports.details import Details, fallback_activity, gather_details
@@ -144,7 +145,5 @@ def write_audit_html(
 ) -> Path:
     """Render the report and write it to ``output_file`` (atomically); return the path."""
     path = Path(os.fspath(output_file))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_audit_html(report, details), encoding="utf-8")
-    os.replace(tmp, path)
+    write_output(path, render_audit_html(report, details))
     return path

@@ -136,8 +136,8 @@ def files(report: Mapping[str, Any], details: Details) -> str:
     anchors = {f.get("file_path"): f"file-{i}" for i, f in enumerate(changed)}
     for path in details.file_changes:
         anchors.setdefault(path, f"file-{len(anchors)}")
-    file_rows = []
     some_files, files_left = capped(changed)
+    groups: dict[str | None, list[str]] = {}
     for f in some_files:
         path = f.get("file_path")
         link = (
@@ -146,14 +146,16 @@ def files(report: Mapping[str, Any], details: Details) -> str:
             else td(path)
         )
         kinds = ", ".join(f"{k} {v}" for k, v in (f.get("by_type") or {}).items())
-        file_rows.append((link, td(f.get("changes"), "num"), td(kinds),
-                          td(f.get("sessions"), "num"), td(when(f.get("last_change")))))
-    return (
-        table(["File", "Changes", "By type", "Sessions", "Last change"], file_rows,
-              "No files changed in the period.")
-        + more_note(files_left, "file")
-        + "".join(_diffs(details, anchors))
-    )
+        cells = "".join((link, td(f.get("changes"), "num"), td(kinds),
+                         td(f.get("sessions"), "num"), td(when(f.get("last_change")))))
+        groups.setdefault(f.get("repository"), []).append(cells)
+    tables = []
+    for repo, rows in groups.items() or [(None, [])]:
+        head = (f'<h3 class="repo">{esc(repo or "Repository not recorded")}</h3>'
+                if len(groups) > 1 or repo is not None else "")
+        tables.append(head + table(["File", "Changes", "By type", "Sessions", "Last change"],
+                                   [[c] for c in rows], "No files changed in the period."))
+    return "".join(tables) + more_note(files_left, "file") + "".join(_diffs(details, anchors))
 
 
 def commands(report: Mapping[str, Any]) -> str:

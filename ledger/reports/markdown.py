@@ -19,6 +19,22 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str
     return [*out, ""]
 
 
+def _files(files: Sequence[dict[str, Any]]) -> list[str]:
+    """The files table; one per repository (a ``###`` heading each) when entries name one."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for f in files:
+        groups.setdefault(f.get("repository"), []).append(f)
+    out: list[str] = []
+    for repo, rows in groups.items() or [(None, [])]:
+        if len(groups) > 1 or repo is not None:
+            out += [f"### {repo or 'Repository not recorded'}", ""]
+        out += _md_table(
+            ["File", "Changes", "Sessions", "Last change"],
+            [(f["file_path"], f["changes"], f["sessions"], f["last_change"]) for f in rows],
+        )
+    return out
+
+
 SUMMARY_LABELS = {
     "total_entries": "Entries",
     "sessions": "Sessions",
@@ -111,13 +127,7 @@ def _what(report: dict[str, Any]) -> list[str]:
         ),
         "## Files changed",
         "",
-        *_md_table(
-            ["File", "Changes", "Sessions", "Last change"],
-            [
-                (f["file_path"], f["changes"], f["sessions"], f["last_change"])
-                for f in report["files_changed"]
-            ],
-        ),
+        *_files(report["files_changed"]),
         "## Commands",
         "",
         *_md_table(

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ledger._outfile import write_output
 from ledger.errors import InvalidInputError
 from ledger.reports.html import render_audit_html
 from ledger.reports.markdown import audit_markdown
@@ -38,6 +39,5 @@ def write_audit(
 ) -> str:
     """Render the report (see ``render_audit``) into ``output_file``; return the text."""
     text = render_audit(report, fmt)
-    with open(output_file, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    write_output(output_file, text)
     return text

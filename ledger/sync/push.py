@@ -23,6 +23,12 @@ from ledger._names import validate_session_id
 from ledger._store import enable_fsync
 from ledger.errors import InvalidRemoteError, LedgerError, SyncError
 from ledger.location import is_ledger, resolve_ledger_dir
+from ledger.sync.central_locks import (
+    blocked_hint,
+    central_path,
+    central_push_lock,
+    clear_stale_locks,
+)
 from ledger.sync.refs import (
     copy_name,
     copy_prefix,
@@ -46,6 +52,7 @@ from ledger.sync.remotes import (
     validate_remote_name,
 )
 from ledger.sync.transport import Callbacks, anonymous_remote, fetch_refs, remote_messages
+from ledger.trust.redact.logline import append_line
 
 DEFAULT_BATCH = 500
 SYNC_LOG_MAX_BYTES = 1 << 20
@@ -138,7 +145,9 @@ def push(
     Refs the remote already has are skipped, so a push that failed part-way is finished by
     the next one; each batch is one pack and lands whole or not at all. Nothing is forced:
     a ref whose remote history differs from ours is sent under a name of its own
-    (``<ref>--from-<machine>-<tip>``) and listed in ``diverged``.
+    (``<ref>--from-<machine>-<tip>``) and listed in ``diverged``. A push to a central on
+    this machine holds that central's push flock and first removes the ref locks a killed
+    push left there (noted in the sync log; see :mod:`ledger.sync.central_locks`).
 
     Args:
         ledger_dir: the ledger (resolved as everywhere).
@@ -164,6 +173,35 @@ def push(
         # fsync each write as a git server would, rather than flush afterwards.
         enable_fsync()
     cb = Callbacks(url, interactive)
+    central = central_path(url) if is_local_url(url) else None
+    with central_push_lock(central) if central else contextlib.nullcontext(False) as held:
+        if central is not None and held:
+            clear_stale_locks(central, lambda text: _log_line(store.path, text))
+        try:
+            _push_refs(repo, name, url, cb, batch_size, progress, result)
+        except SyncError as exc:
+            hint = blocked_hint(central) if central is not None else ""
+            if hint:
+                raise SyncError(f"{exc}{hint}") from exc
+            raise
+        if central is not None and result.rejected:
+            hint = blocked_hint(central)
+            for ref in result.rejected:
+                result.rejected[ref] += hint
+    cb.approve()
+    return result
+
+
+def _push_refs(
+    repo: pygit2.Repository,
+    name: str,
+    url: str,
+    cb: Callbacks,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+    result: PushResult,
+) -> None:
+    """Plan what the remote lacks and send it batch by batch."""
     theirs = _remote_heads(repo, name, url, cb)
     local = local_refs(repo, exclude_origin=name)
     _fetch_unseen(repo, name, cb, local, theirs)
@@ -175,8 +213,6 @@ def push(
         done += len(chunk)
         if progress is not None:
             progress(done, len(plan))
-    cb.approve()
-    return result
 
 
 def _remote_heads(repo: pygit2.Repository, name: str, url: str, cb: Callbacks) -> dict[str, bytes]:
@@ -347,10 +383,6 @@ def _try_lock(path: Path) -> int | None:
 
 def _log_line(path: Path, text: str) -> None:
     """Append a stamped line to the sync log, rotating it past ``SYNC_LOG_MAX_BYTES``."""
-    log = path / SYNC_LOG
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with contextlib.suppress(OSError):
-        if log.exists() and log.stat().st_size > SYNC_LOG_MAX_BYTES:
-            os.replace(log, path / (SYNC_LOG + ".1"))
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} pid={os.getpid()} {text}\n")
+    line = f"{stamp} pid={os.getpid()} {text}"
+    append_line(path / SYNC_LOG, line, ledger=path, stamp=False, max_bytes=SYNC_LOG_MAX_BYTES)

@@ -1,6 +1,7 @@
 """The ledger's remotes: add, list and remove them, pick one, and name this machine.
 
-URLs are checked before they are stored (no passwords) and shown without their userinfo.
+URLs are checked before they are stored (no credential in any part of them, see
+``ledger.sync.urlcheck``) and shown without their userinfo.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ledger._store import LedgerStore
 from ledger.errors import InvalidRemoteError, SyncError
 from ledger.location import resolve_ledger_dir
 from ledger.sync.refs import fetch_specs
+from ledger.sync.urlcheck import refuse_credentials
 
 AUTO_PUSH_KEY = "ledger.autoPush"
 MACHINE_KEY = "ledger.machine"
@@ -64,14 +66,7 @@ def validate_remote_name(name: object) -> str:
 def _check_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip() or any(c in url for c in "\0\n\r"):
         raise InvalidRemoteError("the remote URL is empty or holds control characters")
-    if "://" in url:
-        netloc = urllib.parse.urlsplit(url).netloc
-        userinfo = netloc.rpartition("@")[0]
-        if ":" in userinfo:
-            raise InvalidRemoteError(
-                f"refusing to store a password in the ledger's config ({redact_url(url)}): "
-                "use an SSH key or a git credential helper"
-            )
+    refuse_credentials(url)  # a password, a token as user name or in the query: never stored
     return url
 
 

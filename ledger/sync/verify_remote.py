@@ -1,107 +1,181 @@
-"""``verify --remote``: check the local ledger against a central's checkpoints.
+"""``git ledger verify --remote NAME``: the local ledger checked against a central's checkpoints.
 
-Everything local that vouches for the ledger (its checkpoint chain, ``ledger-state/``, the
-record under the user's state directory) can be wiped. A central that guards its refs keeps
-the checkpoints pushed to it, so the newest one there still says which tip and how many
-entries each session had. The central's ``refs/ledger/checkpoints`` is fetched read-only into
-a scratch ref beside the pull's staging refs (nothing of ours moves, nothing is sent), read
-and dropped; every session it records must still be in the local ledger with the same entries
-up to the recorded tip.
+Local trust anchors can all be wiped by whoever controls this machine's files. A guarded
+central keeps its own checkpoint chain, which no one here can rewrite. Its chain (and, for
+the sessions it recorded that are also here, its session tips) are fetched read-only into a
+throwaway repository that sees the ledger's objects through git's alternates (nothing enters
+the ledger, not even objects); then every session the central's newest checkpoint recorded
+must still reach its tip here. A session that no longer does, or that is gone though this
+ledger held its commits, had entries erased after it was pushed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import pygit2
 
-from ledger._layout import CHECKPOINT_REF, SESSION_REF_PREFIX, STAGING_PREFIX
-from ledger.errors import LedgerError
+from ledger._layout import CHECKPOINT_REF, SESSION_REF_PREFIX
+from ledger._store import LedgerStore
+from ledger.errors import CheckpointError, SyncError
 from ledger.sync.remotes import fetch_url, open_store, pick_remote, redact_url, remote_url
-from ledger.sync.transport import Callbacks, fetch_refs
-from ledger.trust.checkpoint import Checkpoint, archived_tips, count_entries, parse_checkpoint
+from ledger.sync.transport import Callbacks, anonymous_remote, fetch_refs
+from ledger.trust.checkpoint import Checkpoint, archived_tips, parse_checkpoint
 from ledger.trust.findings import Findings, VerifyReport, branch
+from ledger.trust.signing import allowed_signers, check_signature
 from ledger.trust.verify import verify_ledger
 
+SCRATCH_PREFIX = "refs/remote/"
+"""Where the central's refs go in the throwaway repository ``verify --remote`` reads them in."""
 
-def verify_with_remote(
-    ledger_dir: str | os.PathLike[str] | None,
-    remote: str,
+
+def verify_remote(
+    ledger_dir: str | os.PathLike[str] | None = None,
+    remote: str | None = None,
     *,
-    since_checkpoint: str | None = None,
     accept: bool = True,
+    interactive: bool = True,
 ) -> VerifyReport:
-    """Verify the ledger, then check it against remote ``remote``'s newest checkpoint.
+    """Verify the ledger, then check it against the newest checkpoint of ``remote``.
 
     Raises:
         InvalidRemoteError: no such remote.
-        SyncError: the remote cannot be reached.
+        SyncError: the remote cannot be reached or read.
     """
     store = open_store(ledger_dir)
     repo = store.repo
     name = pick_remote(repo, remote)
     url = remote_url(repo, name)
-    scratch = f"{STAGING_PREFIX}{name}/verify-checkpoints"
-    cb = Callbacks(url, interactive=False)
-    fetch_refs(repo, name, fetch_url(repo, name), cb, [f"+{CHECKPOINT_REF}:{scratch}"])
-    try:
-        ref = repo.references.get(scratch)
-        tip = str(ref.resolve().target) if ref is not None else None
-        report = verify_ledger(store.path, since_checkpoint=since_checkpoint, accept=accept)
-        out = Findings(report)
-        where = f"{name} ({redact_url(url)})"
-        if tip is None:
-            out.note("remote-no-checkpoint", where, "the remote holds no checkpoint to check")
-        else:
-            _check(repo, store.path, tip, where, out)
-    finally:
-        with contextlib.suppress(KeyError, pygit2.GitError):
-            repo.references.delete(scratch)
-    return report
+    subject = f"{name} ({redact_url(url)})"
+    heads = _heads(repo, name, fetch_url(repo, name), Callbacks(url, interactive))
+
+    def against_remote(out: Findings) -> None:
+        out.report.remote = subject
+        _against(store, name, url, subject, heads, interactive, out)
+
+    return verify_ledger(store.path, accept=accept, also=against_remote)
 
 
-def _check(repo: pygit2.Repository, ledger: Path, tip: str, where: str, out: Findings) -> None:
-    try:
-        head = parse_checkpoint(repo, tip)
-    except LedgerError as exc:
-        out.problem("remote-checkpoint-invalid", where, f"its newest checkpoint: {exc}")
+def _against(
+    store: LedgerStore,
+    name: str,
+    url: str,
+    subject: str,
+    heads: dict[str, bytes],
+    interactive: bool,
+    out: Findings,
+) -> None:
+    """Fetch the central's chain (and our sessions' tips) into scratch refs and compare."""
+    if CHECKPOINT_REF not in heads:
+        out.note("remote-no-checkpoint", subject, "the central holds no checkpoint yet")
         return
-    sessions = {
-        r.name[len(SESSION_REF_PREFIX) :]: str(r.resolve().target)
-        for r in repo.references.iterator()
-        if r.name.startswith(SESSION_REF_PREFIX)
-    }
-    archived: set[str] | None = None
+    present = store.sessions()
+    with tempfile.TemporaryDirectory(prefix="ledger-verify-") as tmp:
+        scratch = _scratch_repo(Path(tmp), store, present)
+        specs = [f"+{CHECKPOINT_REF}:{SCRATCH_PREFIX}checkpoints"]
+        specs += [
+            f"+{SESSION_REF_PREFIX}{sid}:{SCRATCH_PREFIX}sessions/{sid}"
+            for sid in present
+            if SESSION_REF_PREFIX + sid in heads
+        ]
+        fetch_refs(scratch, name, fetch_url(store.repo, name), Callbacks(url, interactive), specs)
+        head = _remote_head(scratch, store, heads[CHECKPOINT_REF], subject, out)
+        if head is not None:
+            out.report.remote_checkpoint = head.id
+            _check_sessions(scratch, store, head, present, subject, out)
+
+
+def _scratch_repo(
+    folder: Path, store: LedgerStore, present: dict[str, bytes]
+) -> pygit2.Repository:
+    """A throwaway repository that sees the ledger's objects (alternates) and adds its own:
+    what the central sends never enters the ledger."""
+    scratch = pygit2.init_repository(str(folder), bare=True)
+    alternates = folder / "objects" / "info" / "alternates"
+    alternates.write_text(str(store.path / "objects") + "\n", encoding="utf-8")
+    scratch = pygit2.Repository(str(folder))
+    for sid, tip in present.items():  # what we have, so that the central need not send it
+        with contextlib.suppress(pygit2.GitError, ValueError):
+            scratch.references.create(f"refs/have/{sid}", pygit2.Oid(raw=tip), force=True)
+    return scratch
+
+
+def _heads(repo: pygit2.Repository, name: str, url: str, cb: Callbacks) -> dict[str, bytes]:
+    try:
+        listed = anonymous_remote(repo, url).list_heads(callbacks=cb.connection())
+    except pygit2.GitError as exc:
+        raise SyncError(f"cannot reach {name} ({redact_url(url)}): {exc}") from exc
+    return {h.name: bytes(h.oid.raw) for h in listed if h.name}
+
+
+def _remote_head(
+    repo: pygit2.Repository, store: LedgerStore, tip: bytes, subject: str, out: Findings
+) -> Checkpoint | None:
+    """The central's newest checkpoint, well-formed and (when signers are set) signed."""
+    try:
+        head = parse_checkpoint(repo, tip.hex())
+    except CheckpointError as exc:
+        out.problem("remote-checkpoint-malformed", subject, f"its newest checkpoint: {exc}")
+        return None
+    allowed = allowed_signers(repo, store.path)
+    if allowed is not None:
+        if head.signature is None:
+            out.problem("remote-checkpoint-unsigned", subject,
+                        f"its newest {head.label()} is not signed")
+            return None
+        result = check_signature(allowed, head.payload, head.signature)
+        if result.problem is not None:
+            out.problem("remote-signature-invalid", subject, f"{head.label()}: {result.detail}")
+            return None
+    return head
+
+
+def _held(repo: pygit2.Repository, tip: str) -> bool:
+    """True when the ledger itself (not the scratch copy) holds this commit."""
+    with contextlib.suppress(KeyError, ValueError):
+        return repo.get(pygit2.Oid(hex=tip)) is not None
+    return False
+
+
+def _check_sessions(
+    repo: pygit2.Repository,
+    store: LedgerStore,
+    head: Checkpoint,
+    present: dict[str, bytes],
+    subject: str,
+    out: Findings,
+) -> None:
+    archived: dict[str, tuple[str, str]] | None = None
+    not_here = 0
     for sid, mark in sorted(head.sessions.items()):
-        local = sessions.get(sid)
-        if local is None:
-            if archived is None:
-                archived = set(archived_tips(ledger))
-            if sid not in archived:
-                out.problem("remote-session-missing", branch(sid), _said(head, where, mark.tip,
-                            mark.entries) + ", and the session is gone here")
+        where = f"the central {subject} recorded {mark.entries} entries at {mark.tip[:12]} in " \
+                f"{head.label()}"
+        if sid not in present:
+            archived = archived_tips(store.path) if archived is None else archived
+            if sid in archived:
+                continue
+            if _held(store.repo, mark.tip):
+                out.problem("remote-session-missing", branch(sid),
+                            f"{where}; this ledger held those commits and the session is gone")
+            else:
+                not_here += 1
             continue
-        if local != mark.tip and not _descends(repo, local, mark.tip):
-            out.problem("remote-rewound", branch(sid), _said(head, where, mark.tip, mark.entries)
-                        + f"; the tip here, {local[:12]}, does not descend from it")
+        tip = present[sid].hex()
+        if tip == mark.tip:
             continue
         try:
-            count = count_entries(repo, mark.tip)
-        except (LedgerError, KeyError, ValueError):
-            count = -1
-        if count != mark.entries:
-            out.problem("remote-count", branch(sid), _said(head, where, mark.tip, mark.entries)
-                        + f"; here it holds {count} up to that tip")
-
-
-def _said(head: Checkpoint, where: str, tip: str, entries: int) -> str:
-    return f"{head.label()} on {where} records {entries} entries up to {tip[:12]}"
-
-
-def _descends(repo: pygit2.Repository, tip: str, old: str) -> bool:
-    try:
-        return bool(repo.descendant_of(tip, old))
-    except (pygit2.GitError, ValueError, KeyError):
-        return False
+            ok = repo.descendant_of(pygit2.Oid(hex=tip), pygit2.Oid(hex=mark.tip))
+        except (KeyError, ValueError, pygit2.GitError):
+            ok = False
+        if not ok:
+            out.problem("remote-session-rewound", branch(sid),
+                        f"tip {tip[:12]} does not descend from it ({where}): entries were "
+                        "erased or rewritten after the push (or written elsewhere and not "
+                        "pulled: git ledger pull)")
+    if not_here:
+        out.note("remote-not-here", subject,
+                 f"{not_here} sessions of its newest checkpoint were never in this ledger "
+                 "(other machines'): git ledger pull to check them")

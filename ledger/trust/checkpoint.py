@@ -37,7 +37,7 @@ from ledger.entry import (
 )
 from ledger.errors import CheckpointError, LedgerError, SigningError, StorageError
 from ledger.location import resolve_ledger_dir
-from ledger.trust.anchor import record_anchor
+from ledger.trust.anchor_store import save_anchor
 from ledger.trust.signing import CFG_SIGNING_KEY, allowed_signers, sign_payload, signing_key
 
 CHECKPOINT_FILE = "checkpoint.json"
@@ -364,10 +364,17 @@ def write_checkpoint(
         commit_id = _commit(repo, payload, signature, prev, sequence, marks, stamp)
         checkpoint = parse_checkpoint(repo, commit_id)
     accept_checkpoint(ledger, checkpoint)
-    record_anchor(repo, ledger, (checkpoint.sequence, checkpoint.id),
-                  {k: (m.tip, m.entries) for k, m in checkpoint.sessions.items()},
-                  allowed_signers(repo, ledger) is not None or checkpoint.signed)
+    _anchor(repo, ledger, checkpoint)
     return checkpoint
+
+
+def _anchor(repo: pygit2.Repository, ledger: Path, checkpoint: Checkpoint) -> None:
+    """Move the outside anchor forward to this checkpoint (never back: verify says why)."""
+    marks = {sid: (m.tip, m.entries) for sid, m in checkpoint.sessions.items()}
+    with contextlib.suppress(OSError):
+        save_anchor(repo, ledger, checkpoint.sequence, checkpoint.id, marks,
+                    signing=allowed_signers(repo, ledger) is not None,
+                    archived=lambda: archived_tips(ledger))
 
 
 def _commit(

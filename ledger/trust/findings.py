@@ -50,6 +50,8 @@ class VerifyReport:
     signers: list[str] = dataclasses.field(default_factory=list)
     since_checkpoint: str | None = None
     accepted: str | None = None
+    remote: str | None = None
+    remote_checkpoint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -79,7 +81,11 @@ class VerifyReport:
             "signers": self.signers,
             "since_checkpoint": self.since_checkpoint,
             "accepted": self.accepted,
-        }
+        } | (
+            {"remote": self.remote, "remote_checkpoint": self.remote_checkpoint}
+            if self.remote is not None
+            else {}
+        )
 
 
 class Findings:

@@ -1,6 +1,9 @@
 """Signing: SSH signatures (``ssh-keygen -Y``) of checkpoints and entry commits, and their checks.
 
 The keys come from the ledger's git config: ``ledger.signingKey``, ``ledger.allowedSigners``.
+Allowed signers also come from the user's own (global) git config, outside the ledger folder:
+``ledger.allowedSigners`` there, or git's ``gpg.ssh.allowedSignersFile`` for a ledger that
+signs, so that unsetting the ledger's own setting does not turn signature checks off.
 """
 
 from __future__ import annotations
@@ -37,42 +40,36 @@ def _config_path(repo: pygit2.Repository, ledger: Path, key: str) -> Path | None
     return path if path.is_absolute() else ledger / path
 
 
-def _user_config_path(key: str) -> Path | None:
-    """``key`` from the user's own git config (global or XDG), which the ledger's config
-    cannot override by setting it empty."""
-    for opener in (pygit2.Config.get_global_config, pygit2.Config.get_xdg_config):
-        try:
-            value = str(opener()[key])
-        except (KeyError, OSError, pygit2.GitError):
-            continue
-        if value:
-            path = Path(os.path.expanduser(value))
-            if path.is_absolute():
-                return path
-    return None
-
-
 def signing_key(repo: pygit2.Repository, ledger: Path) -> Path | None:
     """The SSH key configured to sign checkpoints (``ledger.signingKey``), if any."""
     return _config_path(repo, ledger, CFG_SIGNING_KEY)
 
 
-def allowed_signers(
-    repo: pygit2.Repository, ledger: Path, *, user_default: bool = False
-) -> Path | None:
+def allowed_signers(repo: pygit2.Repository, ledger: Path) -> Path | None:
     """The allowed-signers file that checkpoint signatures are checked against, if any.
 
-    ``ledger.allowedSigners`` from the ledger's config or the user's (global) one; with
-    ``user_default`` (signing was required when the ledger last verified) also git's own
-    ``gpg.ssh.allowedSignersFile``, so that unsetting the ledger's setting does not switch
-    the check off.
+    The ledger's ``ledger.allowedSigners``; else the user's global ``ledger.allowedSigners``;
+    else, when the ledger signs (``ledger.signingKey``), git's ``gpg.ssh.allowedSignersFile``.
     """
-    found = _config_path(repo, ledger, CFG_ALLOWED_SIGNERS) or _user_config_path(
-        CFG_ALLOWED_SIGNERS
-    )
-    if found is None and user_default:
-        found = _config_path(repo, ledger, CFG_GIT_ALLOWED_SIGNERS)
-    return found
+    own = _config_path(repo, ledger, CFG_ALLOWED_SIGNERS)
+    if own is not None:
+        return own
+    user = user_setting(CFG_ALLOWED_SIGNERS)
+    if user is None and signing_key(repo, ledger) is not None:
+        user = user_setting(CFG_GIT_ALLOWED_SIGNERS)
+    return Path(os.path.expanduser(user)) if user else None
+
+
+def user_setting(key: str) -> str | None:
+    """A value from the user's own git config (global, then XDG), never the ledger's."""
+    for opener in (pygit2.Config.get_global_config, pygit2.Config.get_xdg_config):
+        try:
+            value = str(opener()[key])
+        except (KeyError, OSError, pygit2.GitError, ValueError):
+            continue
+        if value:
+            return value
+    return None
 
 
 def _ssh_keygen() -> str:

@@ -8,6 +8,7 @@ vouched for (unsigned periods, entries after the last checkpoint) is said, not h
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -18,7 +19,7 @@ from ledger._store import LedgerStore
 from ledger._words import plural
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
-from ledger.trust.anchor import signing_required
+from ledger.trust.anchor import check_anchor, record_verified
 from ledger.trust.checkpoint import (
     Checkpoint,
     accept_checkpoint,
@@ -29,7 +30,7 @@ from ledger.trust.checkpoint import (
 )
 from ledger.trust.checks import Walk, check_entry_signatures, check_objects, walk_session
 from ledger.trust.findings import Findings, VerifyReport, branch
-from ledger.trust.outside import check_index, check_outside, record_verified
+from ledger.trust.index_check import check_index
 from ledger.trust.signing import allowed_signers, check_signature
 
 
@@ -38,6 +39,7 @@ def verify_ledger(
     *,
     since_checkpoint: str | None = None,
     accept: bool = True,
+    also: Callable[[Findings], None] | None = None,
 ) -> VerifyReport:
     """Verify a ledger and return the report (it never raises for what it finds).
 
@@ -47,6 +49,7 @@ def verify_ledger(
             unique prefix): entries newer than its tips, their objects, later checkpoints.
         accept: when the ledger verifies clean, remember its newest checkpoint here, so a
             later roll-back to an older checkpoint is caught.
+        also: a further check (``verify --remote``'s), run before anything is accepted.
 
     Raises:
         LedgerNotFoundError: there is no ledger.
@@ -67,11 +70,15 @@ def verify_ledger(
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
     check_objects(repo, ledger, snap, base, walks, out)
     _note_unvouched(chain, sessions, walks, out)
-    check_outside(repo, ledger, chain, sessions, walks, out)
-    check_index(store, out)
+    check_index(store, sessions, walks, out)
+    if also is not None:
+        also(out)
+    signing = allowed_signers(repo, ledger) is not None
+    if base is None:  # the outside anchor holds whole sessions: only a full verify checks it
+        check_anchor(repo, ledger, chain, sessions, walks, signing, out)
+        if report.ok and accept:
+            record_verified(repo, ledger, chain, sessions, walks, signing, out)
 
-    if report.ok and accept and not record_verified(repo, ledger, chain, sessions, walks):
-        out.note("state-not-saved", str(ledger), "cannot record the verified state outside it")
     if report.ok and accept and chain:
         try:
             accept_checkpoint(ledger, chain[0])
@@ -116,7 +123,7 @@ def _walk_sessions(
     """Walk and check every session (from the base checkpoint's tips, when there is one)."""
     report = out.report
     walks: dict[str, Walk] = {}
-    allowed = allowed_signers(repo, ledger, user_default=signing_required(ledger))
+    allowed = allowed_signers(repo, ledger)
     for sid, raw in sorted(sessions.items()):
         stop = base.sessions.get(sid) if base is not None else None
         walks[sid] = walk_session(
@@ -219,7 +226,7 @@ def _check_signatures(
 ) -> None:
     if not scope:
         return
-    allowed = allowed_signers(repo, ledger, user_default=signing_required(ledger))
+    allowed = allowed_signers(repo, ledger)
     report = out.report
     if allowed is None:
         signed = sum(1 for c in scope if c.signed)

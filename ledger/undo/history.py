@@ -19,6 +19,8 @@ from ledger._layout import FILES_DIR
 from ledger._objects import MODE_BLOB, MODE_LINK
 from ledger._store import LedgerStore
 from ledger.entry import T_FILE, T_OBSERVATION, T_TYPE, Entry, parse_trailers
+from ledger.trust.redact import REDACTIONS_KEY
+from ledger.trust.redact.fill import Mark
 from ledger.types import ChangeType
 
 FILE_CHANGES: Final = frozenset(
@@ -41,11 +43,14 @@ UNKNOWN: Final = Unknown()
 
 @dataclasses.dataclass(frozen=True)
 class FileState:
-    """A file state as the ledger records it: git mode, blob id, and whether it is kept."""
+    """A file state as the ledger records it: git mode, blob id, whether it is kept, and
+    (for a redacted state) the marks that stand for its secrets."""
 
     mode: int
     oid: str
     stored: bool = True
+    marks: tuple[Mark, ...] | None = None  # a redacted state: where its markers are
+    why: str | None = None  # why a state is not stored, when it is not for its size
 
     @property
     def is_link(self) -> bool:
@@ -95,11 +100,17 @@ def state_at(
 
 
 def unkept(entry: Entry, which: str, state: Recorded) -> Recorded:
-    """An entry's state that the ledger hashed but did not keep (over the size cap)."""
+    """An entry's state that the ledger hashed but did not keep (over the size cap, or
+    recorded under a redacted path)."""
     oid = entry.file_hash_before if which == "before" else entry.file_hash_after
+    noted = entry.metadata.get(REDACTIONS_KEY)
+    noted = noted if isinstance(noted, dict) else {}
+    if f"{which}_state" in noted and "file_path" not in noted:
+        return state  # kept, redacted: the marks say how it comes back
     if entry.metadata.get(f"{which}_stored") is False and oid is not None:
         mode = state.mode if isinstance(state, FileState) else MODE_BLOB
-        return FileState(mode, oid, stored=False)
+        why = "its recorded path was redacted" if "file_path" in noted else None
+        return FileState(mode, oid, stored=False, why=why)
     return state
 
 

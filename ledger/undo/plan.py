@@ -16,7 +16,8 @@ from ledger._store import LedgerStore
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, UnrestorableError
 from ledger.undo.history import Change, FileState, Unknown, last_changes
-from ledger.undo.workspace import DiskState, Location, read_state
+from ledger.undo.redacted import Exact, refusal
+from ledger.undo.workspace import DiskState, Location, blob_id, read_state
 
 Baseline = tuple[list[FileState | None], str | None]  # accepted disk states, a note
 Locator = Callable[[str, Path | None], Location]  # (tree path, export folder) -> file
@@ -53,6 +54,13 @@ class FileAction:
     _new: Callable[[], bytes | None] | None = dataclasses.field(
         default=None, repr=False, compare=False
     )
+    _data: bytes | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def content(self) -> bytes | None:
+        """The exact content to write when it is not a stored blob (a redacted state filled
+        back from the file on disk; never stored in the ledger)."""
+        return self._data
 
     @property
     def diff(self) -> str:
@@ -178,9 +186,11 @@ def make_plan(
         UnrestorableError: the ledger does not hold the content of a wanted state.
     """
     accepted = baselines(store, wants) if to is None else {}
+    exact = Exact(store)
     plan: list[FileAction] = []
     seen: dict[str, str] = {}
     unstored: list[str] = []
+    redacted: list[str] = []
     for want in wants:
         loc = locate(want.tree_path, to)
         if loc.full in seen:
@@ -189,28 +199,52 @@ def make_plan(
             )
         seen[loc.full] = want.tree_path
         state = want.state
+        if state is not None and state.why is not None:
+            raise UnrestorableError(f"cannot restore {loc.display}: {state.why}")
         if state is not None and (not state.stored or state.oid not in store.repo):
             unstored.append(loc.display)
             continue
         if state is None and to is not None:
             continue  # an export writes states, it never deletes
-        plan.append(_action(store, want, loc, to, accepted.get(want.tree_path)))
+        source = loc if to is None else locate(want.tree_path, None)
+        action = _action(store, exact, want, loc, to, accepted.get(want.tree_path), source)
+        if action is None:
+            redacted.append(loc.display)
+        else:
+            plan.append(action)
     if unstored:
         raise UnrestorableError(
             "the ledger holds only the hash and size of "
             + ", ".join(unstored)
             + " (over its content size cap, or the blob is missing); cannot restore"
         )
+    if redacted:  # nothing is written: the whole plan is refused
+        raise UnrestorableError(refusal(redacted))
     plan.sort(key=lambda a: a.path)
     return plan
 
 
 def _action(
-    store: LedgerStore, want: Want, loc: Location, to: Path | None, baseline: Baseline | None
-) -> FileAction:
-    """One file's action, with the conflict that forbids it (None when it is safe)."""
+    store: LedgerStore,
+    exact: Exact,
+    want: Want,
+    loc: Location,
+    to: Path | None,
+    baseline: Baseline | None,
+    source: Location,
+) -> FileAction | None:
+    """One file's action, with the conflict that forbids it (None when it is safe).
+
+    None when the state is redacted and the file on disk cannot fill it back exactly.
+    """
     state = want.state
     disk = read_state(loc)
+    data: bytes | None = None
+    if state is not None and state.marks is not None:
+        data = exact.original(want.tree_path, state, disk if source == loc else read_state(source))
+        if data is None:
+            return None
+        state = FileState(state.mode, blob_id(data))
     conflict: str | None = None
     note: str | None = None
     if matches(disk, state):
@@ -223,7 +257,9 @@ def _action(
         else:
             assert baseline is not None
             accepted, note = baseline
-            if not any(matches(disk, s) for s in accepted):
+            if not any(matches(disk, s) for s in accepted) and not _same_redacted(
+                exact, want.tree_path, disk, accepted
+            ):
                 conflict = _why(disk, accepted)
     return FileAction(
         action=action,
@@ -238,11 +274,27 @@ def _action(
         tree_path=want.tree_path,
         note=note,
         _old=disk.data,
-        _new=_loader(store, state),
+        _new=_loader(store, state, data),
+        _data=data,
     )
 
 
-def _loader(store: LedgerStore, state: FileState | None) -> Callable[[], bytes | None]:
+def _same_redacted(
+    exact: Exact, tree_path: str, disk: DiskState, accepted: list[FileState | None]
+) -> bool:
+    """True when the file on disk is, redacted, a state the ledger recorded last: the same
+    file, its secrets included (each marker's keyed fingerprint is the secret's)."""
+    if disk.mode is None or disk.data is None or not any(s is not None for s in accepted):
+        return False
+    recorded = exact.redacted_id(tree_path, disk)
+    return any(s is not None and (s.mode, s.oid) == (disk.mode, recorded) for s in accepted)
+
+
+def _loader(
+    store: LedgerStore, state: FileState | None, data: bytes | None = None
+) -> Callable[[], bytes | None]:
+    if data is not None:
+        return lambda: data
     if state is None:
         return lambda: b""
     oid = state.oid

@@ -28,11 +28,19 @@ from ledger.errors import (
     UnrestorableError,
     WorkspaceEscapeError,
 )
-from ledger.location import resolve_ledger_dir
+from ledger.location import absolute, resolve_ledger_dir
 from ledger.types import ChangeType
 from ledger.undo.history import FILE_CHANGES, Unknown, file_changes, state_at, unkept
 from ledger.undo.plan import FileAction, UndoResult, Want, conflict_message, make_plan
-from ledger.undo.workspace import Location, delete_file, locate, read_state, write_file
+from ledger.undo.redacted import with_marks
+from ledger.undo.workspace import (
+    Location,
+    clear_stale_temps,
+    delete_file,
+    locate,
+    read_state,
+    write_file,
+)
 from ledger.write.logger import ChangeLogger
 from ledger.write.session import new_session_id
 
@@ -70,7 +78,7 @@ class Restorer:
         agent_id: str | None = None,
         durable: bool = True,
     ) -> None:
-        self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
+        self.workdir = absolute(workdir)
         if logger is not None and ledger_dir is None:
             self.ledger_dir = logger.ledger_dir
         else:
@@ -197,6 +205,7 @@ class Restorer:
             state = state_at(repo, point, tp, absent_hint=hint)
             if tp == found.tree_path:
                 state = unkept(found, which, state)
+            state = with_marks(self.store, point, None if which == "after" else commit, tp, state)
             if isinstance(state, Unknown):
                 missing.append(
                     f"{from_tree_path(tp)}: session {found.session_id} did not know it "
@@ -220,8 +229,9 @@ class Restorer:
         missing: list[str] = []
         for tp, (entry, commit) in first.items():
             hint = entry.change_type is ChangeType.FILE_CREATE
-            before = state_at(self.store.repo, first_parent(commit), tp, hint)
-            state = unkept(entry, "before", before)
+            point = first_parent(commit)
+            before = state_at(self.store.repo, point, tp, hint)
+            state = with_marks(self.store, point, commit, tp, unkept(entry, "before", before))
             if isinstance(state, Unknown):
                 missing.append(
                     f"{from_tree_path(tp)}: entry {entry.short_id} did not record its before-state"
@@ -296,6 +306,9 @@ class Restorer:
         result = UndoResult(plan=plan, dry_run=dry_run)
         if result.conflicts and not force and not dry_run:
             raise UndoConflictError(conflict_message(result.conflicts), result, result.conflicts)
+        if not dry_run:  # what a killed undo left in these folders goes first
+            for action in plan:
+                clear_stale_temps(self._locate(action.tree_path, dest))
         if dry_run or not result.changes:
             return result
         # Deletions first, deepest first, so a folder they empty can take a file's place.
@@ -359,7 +372,9 @@ class Restorer:
             delete_file(loc)
         else:
             assert action.to_hash is not None and action.to_mode is not None
-            data = self.store.read_blob(action.to_hash)
+            data = action.content
+            if data is None:
+                data = self.store.read_blob(action.to_hash)
             if data is None:
                 raise UnrestorableError(f"the ledger lacks blob {action.to_hash}")
             write_file(loc, data, action.to_mode, disk)

@@ -12,8 +12,10 @@ import dataclasses
 import errno
 import hashlib
 import os
+import re
 import secrets
 import stat
+import time
 
 from ledger._objects import MODE_BLOB, MODE_EXEC, MODE_LINK
 from ledger.errors import InvalidPathError, StorageError, WorkspaceEscapeError
@@ -164,33 +166,30 @@ def blob_id(data: bytes) -> str:
 
 
 def write_file(loc: Location, data: bytes, mode: int, disk: DiskState) -> None:
-    """Replace the file atomically: a temporary file in its folder, fsync, rename."""
+    """Replace the file atomically: a temporary file in its folder, fsync, rename.
+
+    The content is written to an unnamed file (``O_TMPFILE``) that gets a name only once it
+    is complete, just before the rename: a process killed while writing leaves nothing in
+    the folder. A named temporary file (where the file system has no unnamed ones) carries
+    the writer's process id, so the next run removes it once that process is gone.
+    """
     try:
         fds = _open_dirs(loc, create=True)
     except OSError as exc:  # pragma: no cover - _open_dirs wraps its own errors
         raise InvalidPathError(f"cannot create the folder of {loc.display}: {exc}") from exc
     assert fds is not None
     dfd = fds[-1]
-    tmp = f".ledger-tmp-{secrets.token_hex(6)}"
+    _clear_stale(dfd)
+    tmp = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
     try:
         if mode == MODE_LINK:
             os.symlink(os.fsdecode(data), tmp, dir_fd=dfd)
         else:
-            fd = os.open(
-                tmp,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                0o777 if mode == MODE_EXEC else 0o666,  # the umask applies, as for git
-                dir_fd=dfd,
-            )
-            try:
-                if disk.mode in (MODE_BLOB, MODE_EXEC):
-                    os.fchmod(fd, _keep_perms(disk.perms, mode == MODE_EXEC))
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            perms = _keep_perms(disk.perms, mode == MODE_EXEC) if disk.mode in (
+                MODE_BLOB,
+                MODE_EXEC,
+            ) else None
+            _write_temp(dfd, tmp, data, 0o777 if mode == MODE_EXEC else 0o666, perms)
         os.rename(tmp, loc.name, src_dir_fd=dfd, dst_dir_fd=dfd)
         os.fsync(dfd)
     except OSError as exc:
@@ -199,6 +198,86 @@ def write_file(loc: Location, data: bytes, mode: int, disk: DiskState) -> None:
         raise StorageError(f"cannot write {loc.display}: {exc.strerror}") from exc
     finally:
         _close(fds)
+
+
+TEMP_PREFIX = ".ledger-tmp-"
+_TEMP_RE = re.compile(r"\.ledger-tmp-(?:(\d+)-)?[0-9a-f]{12}")
+_LEGACY_TEMP_AGE = 3600.0  # seconds; older unnamed-writer temporaries are surely stale
+
+
+def _write_temp(dfd: int, name: str, data: bytes, create: int, perms: int | None) -> None:
+    """Write ``data`` to a complete, fsynced file named ``name`` in the folder ``dfd``."""
+    fd = -1
+    linked = False
+    with contextlib.suppress(OSError, AttributeError):
+        if os.path.isdir("/proc/self/fd"):  # how an unnamed file gets its name
+            fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, create, dir_fd=dfd)
+    if fd < 0:  # no unnamed files here: a named one from the start
+        fd = os.open(
+            name,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            create,  # the umask applies, as for git
+            dir_fd=dfd,
+        )
+        linked = True
+    try:
+        if perms is not None:
+            os.fchmod(fd, perms)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        if not linked:
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dfd, follow_symlinks=True)
+    finally:
+        os.close(fd)
+
+
+def _clear_stale(dfd: int) -> None:
+    """Remove temporary files a killed undo left in this folder (never a live writer's)."""
+    try:
+        names = [n for n in os.listdir(dfd) if n.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        found = _TEMP_RE.fullmatch(name)
+        if found is None:
+            continue
+        if found.group(1) is not None:
+            if _alive(int(found.group(1))):
+                continue
+        else:
+            try:
+                age = time.time() - os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            if age < _LEGACY_TEMP_AGE:
+                continue
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=dfd)
+
+
+def clear_stale_temps(loc: Location) -> None:
+    """Remove stale temporary files from the folder of ``loc`` (if it exists)."""
+    fds = _open_dirs(loc, create=False)
+    if fds is None:
+        return
+    try:
+        _clear_stale(fds[-1])
+    finally:
+        _close(fds)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
 
 
 def _keep_perms(perms: int, executable: bool) -> int:

@@ -36,6 +36,7 @@ from ledger.entry import (
     parse_timestamp,
 )
 from ledger.errors import StorageError
+from ledger.write.clock import max_clock_skew
 from ledger.write.draft import Absent, Draft
 from ledger.write.session import entry_time
 
@@ -81,7 +82,9 @@ class CommitWriter:
         self.sign = sign
         self._email = agent_email(agent_id)
         self._trees = TreeCache()
-        self._last: tuple[bytes, dt.datetime] | None = None  # (tip, its timestamp)
+        # The tip this writer last wrote or read, its timestamp and its tree.
+        self._last: tuple[bytes, dt.datetime | None, bytes] | None = None
+        self._skew: float | None = None  # ledger.maxClockSkew, read at the first given time
 
     def commit(self, draft: Draft, lock_timeout: float) -> Entry:
         """Write one entry and move the session ref to it (retried when the ref moved)."""
@@ -125,9 +128,12 @@ class CommitWriter:
 
     def build(self, sink: ObjectSink, tip: bytes | None, draft: Draft) -> tuple[Entry, bytes]:
         """Write the entry's objects after ``tip``; return the entry and its commit id."""
-        stamp = entry_time(draft.timestamp, self._last_time(sink, tip))
+        if self._skew is None and draft.timestamp is not None:
+            self._skew = max_clock_skew(self.store.repo)
+        last = self._tip_facts(sink, tip)
+        stamp = entry_time(draft.timestamp, last[1] if last else None, self._skew)
         when = int(stamp.timestamp())
-        editor = TreeEditor(sink, self._trees, _commit_tree(sink, tip) if tip else None)
+        editor = TreeEditor(sink, self._trees, last[2] if last else None)
         change = self._apply_states(sink, editor, tip, draft, when)
         entry = Entry(
             id="",
@@ -153,8 +159,9 @@ class CommitWriter:
         if self.sign is not None:
             raw = self.sign(raw)
         commit = sink.write(OBJ_COMMIT, raw)
-        entry = dataclasses.replace(entry, id=commit.hex())
-        self._last = (commit, stamp)
+        # The id is the commit's, known only now; the entry has not been handed out yet.
+        object.__setattr__(entry, "id", commit.hex())
+        self._last = (commit, stamp, tree)
         return entry, commit
 
     def _apply_states(
@@ -186,18 +193,22 @@ class CommitWriter:
             editor.remove(tree_path)
         return change
 
-    def _last_time(self, sink: ObjectSink, tip: bytes | None) -> dt.datetime | None:
+    def _tip_facts(
+        self, sink: ObjectSink, tip: bytes | None
+    ) -> tuple[bytes, dt.datetime | None, bytes] | None:
+        """The tip with its entry's timestamp and its tree (kept from this writer's last
+        write when the tip is still that commit), or None for a new session."""
         if tip is None:
             return None
         if self._last is not None and self._last[0] == tip:
-            return self._last[1]
+            return self._last
         tree = _commit_tree(sink, tip)
         found = self._trees.get(sink, tree).get(ENTRY_FILE)
-        if found is None:
-            return None
-        stamp = parse_timestamp(json.loads(sink.read(found[1])[1])["timestamp"])
-        self._last = (tip, stamp)
-        return stamp
+        stamp = None
+        if found is not None:
+            stamp = parse_timestamp(json.loads(sink.read(found[1])[1])["timestamp"])
+        self._last = (tip, stamp, tree)
+        return self._last
 
     def _tree_blob(self, sink: ObjectSink, state: State) -> bytes:
         if state.stored:

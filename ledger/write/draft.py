@@ -23,6 +23,7 @@ from ledger.errors import (
     InvalidSessionIdError,
 )
 from ledger.trust.redact import REDACTIONS_KEY, Redactor
+from ledger.trust.redact.fill import MARKS_KEY
 from ledger.types import ChangeType, LogLevel, change_type, log_level
 from ledger.write.session import check_timestamp
 
@@ -74,13 +75,14 @@ def make_draft(
     timestamp: dt.datetime | None,
     before: Given = UNKNOWN,
     after: Given = UNKNOWN,
-    file_notes: Mapping[str, list[str]] | None = None,
+    file_notes: Mapping[str, list[Any]] | None = None,
 ) -> Draft:
     """Check a log call's fields and redact secrets from them.
 
     ``redactor`` is called only once the fields are valid (loading it may create the
     ledger); file states were redacted before they were stored, and ``file_notes`` says
-    which rules fired on them.
+    which rules fired on them (``<which>_state``) and where their markers are
+    (``<which>_marks``, kept in metadata ``redacted_states`` so undo can restore them exactly).
     """
     ctype = change_type(ctype_in)
     level = log_level(level_in)
@@ -89,10 +91,15 @@ def make_draft(
     if metadata is not None and not isinstance(metadata, Mapping):
         raise InvalidInputError("metadata must be a mapping")
     meta = normalize_metadata(dict(metadata or {}))
+    meta.pop(MARKS_KEY, None)  # only the ledger says where its markers are
     normalize_metadata(description)  # refuses lone surrogates
     # Secrets are replaced before anything is hashed (file states were filtered earlier).
     active = redactor()
-    description, meta = active.entry_fields(description, meta, file_notes)
+    notes = dict(file_notes or {})
+    marks = {w: notes.pop(f"{w}_marks") for w in ("before", "after") if f"{w}_marks" in notes}
+    description, meta = active.entry_fields(description, meta, notes)
+    if marks:
+        meta[MARKS_KEY] = marks
     check_timestamp(timestamp)
     path_text: str | None = None
     tree_path: str | None = None

@@ -18,13 +18,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from ledger._names import validate_agent_id, validate_session_id
 from ledger._store import LedgerStore
 from ledger.dates import to_utc
 from ledger.entry import normalize_metadata
 from ledger.errors import ImportFormatError, InvalidInputError, LedgerError
-from ledger.location import resolve_ledger_dir
+from ledger.location import is_ledger, resolve_ledger_dir
+from ledger.trust.redact import Redactor
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, change_type, log_level
+from ledger.write.clock import check_not_ahead, max_clock_skew
 from ledger.write.logger import ChangeLogger
 
 IMPORTED_ID = "imported_id"
@@ -79,7 +83,7 @@ def read_entries(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if stripped.startswith("["):
         try:
             data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # a decode error, or an integer too long to read
             raise ImportFormatError(f"{name}: invalid JSON: {exc}") from exc
         if not all(isinstance(item, dict) for item in data):
             raise ImportFormatError(f"{name}: the array must hold entry objects")
@@ -90,8 +94,9 @@ def read_entries(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"{name}:{number}: invalid JSON line: {exc.msg}") from exc
+        except ValueError as exc:  # a decode error, or an integer too long to read
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ImportFormatError(f"{name}:{number}: invalid JSON line: {why}") from exc
         if not isinstance(item, dict):
             raise ImportFormatError(f"{name}:{number}: expected an entry object")
         out.append(item)
@@ -166,6 +171,8 @@ def import_files(
     Raises:
         ImportFormatError: a file is not in that format (nothing is written).
         TimestampOrderError: new entries are older than what their session already holds.
+        InvalidInputError: an entry is dated further ahead of the clock than
+            ``ledger.maxClockSkew`` allows (nothing is written).
     """
     items = [
         _parse(raw, f"{os.fspath(path)} entry {number}")
@@ -173,6 +180,12 @@ def import_files(
         for number, raw in enumerate(read_entries(path), 1)
     ]
     target = resolve_ledger_dir(ledger_dir)
+    skew = max_clock_skew(pygit2.Repository(str(target)) if is_ledger(target) else None)
+    for item in items:
+        try:
+            check_not_ahead(item.timestamp, skew)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{item.source}: {exc}; nothing was imported") from None
     result = ImportResult()
     by_session: dict[str, list[_Item]] = defaultdict(list)
     seen: set[str] = set()
@@ -193,7 +206,8 @@ def _plan(
 ) -> list[tuple[str, list[_Item]]]:
     """Each session's entries not imported before, in time order (counting the skipped).
 
-    Raises InvalidInputError when new entries are older than what their session holds.
+    Raises InvalidInputError when new entries are older than what their session holds, or
+    dated further ahead of the clock than ``ledger.maxClockSkew`` allows.
     """
     existing = store.sessions() if store.exists else {}
     plans: list[tuple[str, list[_Item]]] = []
@@ -252,7 +266,35 @@ def _write_plans(
     return written
 
 
+def _keyed_hashes(redactor: Redactor, item: _Item) -> None:
+    """Replace the original plain hash of a sensitive state by the keyed fingerprint.
+
+    A plain SHA-256 of a secret file is a guessing oracle (hash a candidate, compare). A
+    state is sensitive when its path is (``.env``, keys, ...) or its content was redacted;
+    it keeps ``imported_file_fingerprint_<side>``: the content's keyed fingerprint, or the
+    original hash's when the content was not given.
+    """
+    if not redactor.enabled:
+        return
+    path = item.file_path or ""
+    for side, content in (("before", item.before), ("after", item.after)):
+        key = f"imported_file_hash_{side}"
+        value = item.metadata.get(key)
+        if value is None:
+            continue
+        data = content.encode("utf-8", "surrogateescape") if content is not None else None
+        sensitive = bool(path) and redactor.is_sensitive_path(path)
+        if not sensitive and data is not None:
+            sensitive = bool(redactor.redact_file(path, data).spans)
+        if sensitive:
+            del item.metadata[key]
+            item.metadata[f"imported_file_fingerprint_{side}"] = "hmac=" + (
+                redactor.fingerprint(data if data is not None else str(value))
+            )
+
+
 def _write(logger: ChangeLogger, item: _Item) -> None:
+    _keyed_hashes(logger.redactor, item)
     if (
         item.file_path is not None
         and item.change_type in FILE_CHANGE_TYPES

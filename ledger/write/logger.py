@@ -8,19 +8,20 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ledger._layout import SESSION_REF_PREFIX
 from ledger._names import check_path, to_tree_path, validate_agent_id, validate_session_id
 from ledger._objects import LooseSink, ObjectSink, PackSink
+from ledger._repoid import identity
 from ledger._store import LedgerStore
 from ledger._upkeep import maybe_start_maintenance
 from ledger.content import DEFAULT_MAX_CONTENT_BYTES, state_from_bytes, state_from_disk, to_bytes
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError
-from ledger.location import resolve_ledger_dir
+from ledger.location import absolute, resolve_ledger_dir
 from ledger.trust.redact import Redactor
+from ledger.trust.redact.fill import marks_of
 from ledger.trust.signing import entry_signer
 from ledger.types import ChangeType, LogLevel
 from ledger.types import change_type as _change_type
@@ -69,6 +70,9 @@ class ChangeLogger:
         log_dir: the original logging system's name for ``ledger_dir``.
         signer: signs each entry commit's bytes; by default the ledger's
             ``ledger.signEntries`` setting decides, read once at the first write.
+        repository: name the git repository around ``workdir`` on every entry
+            (``metadata["repository"]``: root, remote URL without credentials, HEAD,
+            branch, read once) unless the metadata names one; False leaves it out.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class ChangeLogger:
         lock_timeout: float = 60.0,
         log_dir: str | os.PathLike[str] | None = None,
         signer: Signer | None = None,
+        repository: bool = True,
     ) -> None:
         if agent_id is None:
             agent_id = os.environ.get(ENV_AGENT) or DEFAULT_AGENT
@@ -90,7 +95,7 @@ class ChangeLogger:
             session_id = os.environ.get(ENV_SESSION) or new_session_id()
         self.agent_id = validate_agent_id(agent_id)
         self.session_id = validate_session_id(session_id)
-        self.workdir = Path(os.path.abspath(workdir if workdir is not None else os.getcwd()))
+        self.workdir = absolute(workdir)
         self.ledger_dir = resolve_ledger_dir(
             ledger_dir if ledger_dir is not None else log_dir, cwd=self.workdir
         )
@@ -104,6 +109,7 @@ class ChangeLogger:
         self._batch: Batch | None = None
         self._writes = 0
         self._redactor: Redactor | None = None
+        self._repository = identity(str(self.workdir)) if repository else {}
 
     @property
     def redactor(self) -> Redactor:
@@ -153,7 +159,7 @@ class ChangeLogger:
         path_text = check_path(file_path)
         to_tree_path(path_text, self.workdir)  # refuse a bad path before storing contents
         sink = self._sink()
-        notes: dict[str, list[str]] = {}
+        notes: dict[str, list[Any]] = {}
         before = self._given(sink, path_text, "before", before_content, notes)
         if before is UNKNOWN and ctype is ChangeType.FILE_CREATE:
             before = ABSENT
@@ -240,7 +246,7 @@ class ChangeLogger:
         """
         full = workspace_path(self.workdir, path)
         sink = self._sink()
-        notes: dict[str, list[str]] = {}
+        notes: dict[str, list[Any]] = {}
         before = state_from_disk(
             self.store.repo,
             sink,
@@ -333,16 +339,22 @@ class ChangeLogger:
         return batch.sink if batch is not None else LooseSink(self.store.repo)
 
     def _redact_file(
-        self, path: str | os.PathLike[str], which: str, notes: dict[str, list[str]]
+        self, path: str | os.PathLike[str], which: str, notes: dict[str, list[Any]]
     ) -> Callable[[bytes], bytes]:
-        """A filter that redacts one file state's content, noting the rules that fired."""
+        """A filter that redacts one file state's content, noting the rules that fired and
+        where its markers are (``<which>_state`` and ``<which>_marks``)."""
         name = os.fsdecode(os.fspath(path)) if isinstance(path, str | bytes | os.PathLike) else ""
 
         def redact(data: bytes) -> bytes:
-            new, fired = self._open().file_content(name, data)
-            if fired:
-                notes[f"{which}_state"] = fired
-            return new
+            result = self._open().redact_file(name, data)
+            if result.spans:
+                notes[f"{which}_state"] = result.rules
+                notes[f"{which}_marks"] = marks_of(result)
+            else:
+                notes.pop(f"{which}_state", None)
+                notes.pop(f"{which}_marks", None)
+            assert isinstance(result.value, bytes)
+            return result.value
 
         return redact
 
@@ -352,7 +364,7 @@ class ChangeLogger:
         path_text: str,
         which: str,
         content: str | bytes | None,
-        notes: dict[str, list[str]],
+        notes: dict[str, list[Any]],
     ) -> Given:
         """The stored, redacted state of given content, or UNKNOWN when it is None."""
         if content is None:
@@ -371,8 +383,10 @@ class ChangeLogger:
         timestamp: dt.datetime | None,
         before: Given = UNKNOWN,
         after: Given = UNKNOWN,
-        file_notes: Mapping[str, list[str]] | None = None,
+        file_notes: Mapping[str, list[Any]] | None = None,
     ) -> Entry:
+        if self._repository and (metadata is None or isinstance(metadata, Mapping)):
+            metadata = {"repository": self._repository, **(metadata or {})}
         draft = make_draft(
             self._open,
             self.workdir,

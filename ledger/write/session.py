@@ -14,6 +14,7 @@ from typing import Any
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, TimestampOrderError
 from ledger.types import LogLevel
+from ledger.write.clock import check_not_ahead
 
 ENV_SESSION = "GIT_LEDGER_SESSION"
 ENV_AGENT = "GIT_LEDGER_AGENT"
@@ -39,11 +40,15 @@ def check_timestamp(timestamp: dt.datetime | None) -> None:
         raise InvalidInputError("timestamp must be after 1970")
 
 
-def entry_time(timestamp: dt.datetime | None, last: dt.datetime | None) -> dt.datetime:
+def entry_time(
+    timestamp: dt.datetime | None, last: dt.datetime | None, max_skew: float | None = None
+) -> dt.datetime:
     """The UTC time of a new entry after one stamped ``last``.
 
     Without a timestamp it is now, or ``last`` when the clock stepped back; a given
-    timestamp earlier than ``last`` is refused with TimestampOrderError.
+    timestamp earlier than ``last`` is refused with TimestampOrderError, and one more than
+    ``max_skew`` seconds ahead of the clock with InvalidInputError (so that no entry dated
+    in the future can move the session's clock further than that).
     """
     if timestamp is None:
         stamp = dt.datetime.now(dt.UTC)
@@ -51,6 +56,8 @@ def entry_time(timestamp: dt.datetime | None, last: dt.datetime | None) -> dt.da
             stamp = last  # the clock stepped back: keep the session in order
         return stamp
     stamp = timestamp.astimezone(dt.UTC)
+    if max_skew is not None:
+        check_not_ahead(stamp, max_skew)
     if last is not None and stamp < last:
         raise TimestampOrderError(
             f"timestamp {stamp.isoformat()} is earlier than the session's last "

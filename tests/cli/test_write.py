@@ -30,6 +30,7 @@ def test_log_records_an_entry_and_prints_its_id(ledger_path: Path) -> None:
         "shell-1",
         "--agent",
         "deploy-bot",
+        cwd=ledger_path.parent,  # outside any git work tree: no repository to name
     )
     assert proc.returncode == 0, proc.stderr
     entry_id = proc.stdout.strip()

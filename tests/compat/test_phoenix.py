@@ -33,9 +33,10 @@ def captured(tmp_path: Path, ledger_path: Path) -> list[str]:
     (workspace / "src" / "dates.py").write_text((FIXTURES / "dates_before.py").read_text())
     for name in EVENTS:
         feed(ledger_path, name, workspace)
-    ids = git(ledger_path, "log", "--format=%H %B", f"refs/heads/sessions/{SESSION}")
-    return [line.split()[0] for line in ids.splitlines()
-            if len(line.split(" ")[0]) == 40 and "Ledger-Observation" not in line]
+    log = git(ledger_path, "log", "--format=%H%x1f%B%x1e", f"refs/heads/sessions/{SESSION}")
+    records = [r.strip().split("\x1f", 1) for r in log.split("\x1e") if r.strip()]
+    # an observation commit records the workspace as found, not an action: it is no span
+    return [oid for oid, body in records if "Ledger-Observation:" not in body]
 
 
 def test_a_captured_session_is_one_trace_of_tool_spans(
@@ -46,6 +47,7 @@ def test_a_captured_session_is_one_trace_of_tool_spans(
         assert proc.returncode == 0, proc.stderr
     entries = rx.by_entry()
     assert len({s["trace_id"] for s in rx.spans}) == 1
+    assert sorted(entries) == sorted(captured)
     assert len(rx.spans) == len(entries) + 1
     tools = {s["attributes"].get("gen_ai.tool.name") for s in entries.values()}
     assert {"Write", "Edit", "Bash", "WebFetch"} <= tools

@@ -1,7 +1,7 @@
-"""`git ledger verify --remote NAME`: a session rewound after it was pushed is caught even
-when every local anchor (checkpoints, ledger-state/, the state directory) was wiped.
-
-A real guarded central, reached over file:// and as a local path.
+"""``git ledger verify --remote NAME``: a session rewound after it was pushed to a guarded
+central is caught even when every local anchor (checkpoint chain, ledger-state/, the
+outside anchor in the user's state directory) was wiped. Real centrals, over a local path
+and over file://, through the real CLI.
 """
 
 from __future__ import annotations
@@ -12,92 +12,107 @@ from pathlib import Path
 
 import pytest
 
-from ledger import ChangeLogger, sync
-from ledger._layout import CHECKPOINT_REF, STATE_DIR, STAGING_PREFIX
-from ledger._statedir import state_dir
+from ledger import sync
+from ledger._layout import CHECKPOINT_REF, STATE_DIR
+from ledger._state import outside_dir
+from ledger.write.logger import ChangeLogger
 from tests.conftest import fsck_clean, git, run_cli
 
-
-def cli(ledger: Path, *args: str):
-    return run_cli("--ledger", str(ledger), *args)
+S = "refs/heads/sessions/"
 
 
-@pytest.fixture(params=["file", "path"])
+def verify(ledger: Path, *args: str) -> tuple[int, dict]:
+    proc = run_cli("--ledger", str(ledger), "verify", "--json", *args)
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def codes(report: dict) -> set[str]:
+    return {p["code"] for p in report["problems"]}
+
+
+@pytest.fixture(params=["path", "file-url"])
 def pushed(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path]:
     """A ledger with two sessions, checkpointed and pushed to a guarded central."""
     local, central = tmp_path / "local.git", tmp_path / "central.git"
-    for sid in ("s1", "s2"):
-        log = ChangeLogger(local, session_id=sid, workdir=tmp_path, durable=False)
-        for n in range(3):
-            log.log("deployment", f"{sid} release {n}")
+    lg = ChangeLogger(local, session_id="s", durable=False)
+    for i in range(3):
+        lg.log("deployment", f"v{i}")
+    ChangeLogger(local, session_id="t", durable=False).log("deployment", "t")
     sync.init_central(central)
-    url = central.as_uri() if request.param == "file" else str(central)
-    assert cli(local, "remote", "add", "origin", url).returncode == 0
-    assert cli(local, "checkpoint").returncode == 0
-    proc = cli(local, "push")
-    assert proc.returncode == 0, proc.stderr
+    url = str(central) if request.param == "path" else central.as_uri()
+    sync.add_remote(local, "origin", url)
+    assert run_cli("--ledger", str(local), "checkpoint").returncode == 0
+    assert sync.push(local).ok
     assert git(central, "rev-parse", CHECKPOINT_REF).strip()
     return local, central
 
 
-def verify_remote(local: Path) -> tuple[int, dict]:
-    proc = cli(local, "verify", "--remote", "origin", "--json")
-    return proc.returncode, json.loads(proc.stdout)
+def wipe_everything_local(local: Path) -> None:
+    git(local, "update-ref", f"{S}s", f"{S}s~1")
+    git(local, "update-ref", "-d", CHECKPOINT_REF)
+    shutil.rmtree(local / STATE_DIR, ignore_errors=True)
+    shutil.rmtree(outside_dir(local), ignore_errors=True)
 
 
-def test_intact_ledger_verifies_against_its_central(pushed: tuple[Path, Path]) -> None:
+def test_clean_against_the_central(pushed: tuple[Path, Path]):
     local, central = pushed
-    before = git(central, "for-each-ref")
-    rc, report = verify_remote(local)
-    assert rc == 0 and report["problems"] == []
-    # Read-only: the central is untouched, and no scratch ref stays behind here.
-    assert git(central, "for-each-ref") == before
-    assert STAGING_PREFIX + "origin/verify" not in git(local, "for-each-ref")
+    rc, report = verify(local, "--remote", "origin")
+    assert rc == 0 and report["ok"], report["problems"]
+    assert report["remote_checkpoint"] == git(central, "rev-parse", CHECKPOINT_REF).strip()
+    refs = git(local, "for-each-ref", "--format=%(refname)").split()
+    assert sorted(refs) == sorted([CHECKPOINT_REF, f"{S}s", f"{S}t"])  # nothing added here
     fsck_clean(local)
 
 
-def test_rewound_after_push_is_caught_with_everything_local_wiped(
-    pushed: tuple[Path, Path],
-) -> None:
-    local, _central = pushed
-    git(local, "update-ref", "refs/heads/sessions/s1", "refs/heads/sessions/s1~1")
+def test_rewind_after_push_is_caught_with_all_local_state_wiped(pushed: tuple[Path, Path]):
+    local, central = pushed
+    wipe_everything_local(local)
+    assert run_cli("--ledger", str(local), "checkpoint").returncode == 0
+    rc, report = verify(local)
+    assert rc == 0 and report["ok"]  # nothing local is left to tell
+    before = git(central, "for-each-ref")
+    objects = git(local, "count-objects", "-v")
+    rc, report = verify(local, "--remote", "origin")
+    assert rc == 1 and "remote-session-rewound" in codes(report)
+    line = next(p for p in report["problems"] if p["code"] == "remote-session-rewound")
+    assert line["subject"] == f"{S}s"
+    assert git(central, "for-each-ref") == before  # read-only on the central
+    assert git(local, "count-objects", "-v") == objects  # nothing fetched into the ledger
+    fsck_clean(local)
+    table = run_cli("--ledger", str(local), "verify", "--remote", "origin")
+    assert table.returncode == 1 and "remote-session-rewound" in table.stdout
+
+
+def test_deleted_session_is_caught(pushed: tuple[Path, Path]):
+    local, _ = pushed
+    git(local, "update-ref", "-d", f"{S}t")
     git(local, "update-ref", "-d", CHECKPOINT_REF)
+    shutil.rmtree(outside_dir(local), ignore_errors=True)
     shutil.rmtree(local / STATE_DIR, ignore_errors=True)
-    shutil.rmtree(state_dir(local), ignore_errors=True)
-    assert cli(local, "checkpoint").returncode == 0
-    # Nothing local can tell any more ...
-    assert cli(local, "verify").returncode == 0
-    # ... the central's checkpoints can, in one line naming the session.
-    rc, report = verify_remote(local)
-    assert rc == 1
-    assert [(p["code"], p["subject"]) for p in report["problems"]] == [
-        ("remote-rewound", "refs/heads/sessions/s1")
-    ]
-    text = cli(local, "verify", "--remote", "origin").stdout
-    line = next(ln for ln in text.splitlines() if "remote-rewound" in ln)
-    assert "does not descend" in line and "origin" in line
+    rc, report = verify(local, "--remote", "origin")
+    assert rc == 1 and "remote-session-missing" in codes(report)
 
 
-def test_deleted_session_is_caught(pushed: tuple[Path, Path]) -> None:
-    local, _central = pushed
-    git(local, "update-ref", "-d", "refs/heads/sessions/s2")
-    shutil.rmtree(state_dir(local), ignore_errors=True)
-    rc, report = verify_remote(local)
-    assert rc == 1 and "remote-session-missing" in [p["code"] for p in report["problems"]]
+def test_other_machines_sessions_are_a_note_not_a_problem(
+    pushed: tuple[Path, Path], tmp_path: Path
+):
+    local, central = pushed
+    other = tmp_path / "other.git"
+    ChangeLogger(other, session_id="elsewhere", durable=False).log("deployment", "x")
+    sync.add_remote(other, "origin", str(central))
+    assert sync.pull(other).refused == {}
+    assert run_cli("--ledger", str(other), "checkpoint").returncode == 0
+    assert sync.push(other).ok
+    rc, report = verify(local, "--remote", "origin")
+    assert rc == 0, report["problems"]
+    assert "remote-not-here" in {n["code"] for n in report["unvouched"]}
 
 
-def test_unknown_remote_is_a_clear_error(pushed: tuple[Path, Path]) -> None:
-    local, _central = pushed
-    proc = cli(local, "verify", "--remote", "nowhere")
-    assert proc.returncode not in (0, 1) and "Traceback" not in proc.stderr
-    assert "nowhere" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
-
-
-def test_a_central_without_checkpoints_is_noted(tmp_path: Path) -> None:
-    local, central = tmp_path / "local.git", tmp_path / "central.git"
-    ChangeLogger(local, session_id="s1", workdir=tmp_path, durable=False).log("deployment", "v1")
-    sync.init_central(central)
-    assert cli(local, "remote", "add", "origin", str(central)).returncode == 0
-    rc, report = verify_remote(local)
-    assert rc == 0
-    assert "remote-no-checkpoint" in [n["code"] for n in report["unvouched"]]
+def test_unknown_remote_and_since_checkpoint_are_one_line_errors(pushed: tuple[Path, Path]):
+    local, _ = pushed
+    proc = run_cli("--ledger", str(local), "verify", "--remote", "nope")
+    assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1
+    proc = run_cli("--ledger", str(local), "verify", "--remote", "origin",
+                   "--since-checkpoint", "#1")
+    assert proc.returncode == 2

@@ -1,8 +1,7 @@
-"""Erasure is caught after everything inside the ledger folder that vouches for it was wiped.
+"""The trust anchor outside the ledger folder: erasure is caught after the folder's own
+anchors (checkpoint chain, ledger-state/, the ledger's allowedSigners) are wiped.
 
-The issue's scenario through the real CLI: rewind a session, delete the checkpoint chain and
-``ledger-state/``, unset ``ledger.allowedSigners`` in the ledger's config, write a fresh
-checkpoint; verify must still fail, on the state kept under ``$XDG_STATE_HOME``.
+Everything runs through the real CLI and real git; signing uses real ssh-keygen keys.
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 from ledger import ChangeLogger
 from ledger._layout import CHECKPOINT_REF, STATE_DIR
-from ledger._statedir import state_dir
+from ledger._state import outside_dir
 from tests.conftest import git, run_cli
 from tests.trust.test_checkpoint import allow, keypair, needs_ssh_keygen
 
@@ -25,110 +22,129 @@ def cli(ledger: Path, *args: str):
     return run_cli("--ledger", str(ledger), *args)
 
 
-def problems(ledger: Path) -> tuple[int, list[str], str]:
+def verify(ledger: Path) -> dict:
     proc = cli(ledger, "verify", "--json")
-    codes = [p["code"] for p in json.loads(proc.stdout)["problems"]]
-    text = cli(ledger, "verify").stdout
-    return proc.returncode, codes, text
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)
 
 
-def build(ledger: Path, workdir: Path) -> None:
-    for sid in ("s1", "s2"):
-        log = ChangeLogger(ledger, session_id=sid, workdir=workdir, durable=False)
-        for n in range(3):
-            log.log("deployment", f"{sid} release {n}")
+def codes(report: dict) -> set[str]:
+    return {p["code"] for p in report["problems"]}
 
 
-def wipe_and_rewind(ledger: Path) -> None:
-    """The attack: erase the newest entry of s1 and every anchor inside the folder."""
-    git(ledger, "update-ref", "refs/heads/sessions/s1", "refs/heads/sessions/s1~1")
+def three_entries(ledger: Path, workdir: Path) -> None:
+    lg = ChangeLogger(ledger, session_id="s", workdir=workdir)
+    for i in range(3):
+        lg.log("deployment", f"v{i}")
+    ChangeLogger(ledger, session_id="t", workdir=workdir).log("deployment", "t")
+
+
+def wipe_inside(ledger: Path) -> None:
+    """The attacker: rewind session s by one entry, delete the folder's own anchors."""
+    git(ledger, "update-ref", "refs/heads/sessions/s", "refs/heads/sessions/s~1")
     git(ledger, "update-ref", "-d", CHECKPOINT_REF)
-    shutil.rmtree(ledger / STATE_DIR, ignore_errors=True)
-    git(ledger, "config", "--unset", "ledger.allowedSigners")
-    git(ledger, "config", "--unset", "ledger.signingKey")
-    proc = cli(ledger, "checkpoint")
-    assert proc.returncode == 0, proc.stderr
+    shutil.rmtree(ledger / STATE_DIR)
+    git(ledger, "config", "--unset", "ledger.allowedSigners", check=False)
+
+
+def test_anchor_is_written_outside_by_checkpoint_and_verify(ledger_path: Path, workdir: Path):
+    three_entries(ledger_path, workdir)
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    anchor = outside_dir(ledger_path) / "anchor.json"
+    data = json.loads(anchor.read_text())
+    assert data["sequence"] == 1 and data["sessions"]["s"]["entries"] == 3
+    assert not anchor.is_relative_to(ledger_path)
+    assert oct(anchor.stat().st_mode & 0o777) == "0o600"
+    assert verify(ledger_path)["ok"]
+    assert outside_dir(ledger_path).is_relative_to(Path(os.environ["XDG_STATE_HOME"]))
+
+
+def test_erasure_with_inside_anchors_wiped_is_caught(ledger_path: Path, workdir: Path):
+    three_entries(ledger_path, workdir)
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    assert verify(ledger_path)["ok"]
+    wipe_inside(ledger_path)
+    assert cli(ledger_path, "checkpoint").returncode == 0  # a fresh chain from #1
+    report = verify(ledger_path)
+    assert not report["ok"]
+    assert {"anchor-chain-replaced", "anchor-session-rewound"} <= codes(report)
+    line = next(p for p in report["problems"] if p["code"] == "anchor-session-rewound")
+    assert line["subject"] == "refs/heads/sessions/s" and "erased" in line["message"]
+    proc = cli(ledger_path, "verify")
+    assert proc.returncode != 0 and "anchor-session-rewound" in proc.stdout + proc.stderr
+    # a later checkpoint never moves the outside anchor back to the rewound state
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    assert not verify(ledger_path)["ok"]
+
+
+def test_checkpoints_deleted_is_a_rollback(ledger_path: Path, workdir: Path):
+    three_entries(ledger_path, workdir)
+    for _ in range(2):
+        assert cli(ledger_path, "checkpoint").returncode == 0
+    assert verify(ledger_path)["ok"]
+    git(ledger_path, "update-ref", "-d", CHECKPOINT_REF)
+    shutil.rmtree(ledger_path / STATE_DIR)
+    assert "anchor-rollback" in codes(verify(ledger_path))
+
+
+def test_erasure_without_any_checkpoint_is_caught_after_a_clean_verify(
+    ledger_path: Path, workdir: Path
+):
+    three_entries(ledger_path, workdir)
+    assert verify(ledger_path)["ok"]  # no checkpoint: the anchor still holds tips and counts
+    git(ledger_path, "update-ref", "-d", "refs/heads/sessions/t")
+    assert "anchor-session-missing" in codes(verify(ledger_path))
 
 
 @needs_ssh_keygen
-def test_rewind_with_anchors_wiped_and_signing_unset_fails_verify(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.git"
-    build(ledger, tmp_path)
+def test_signed_ledger_erasure_and_signing_turned_off_are_caught(
+    ledger_path: Path, workdir: Path, tmp_path: Path
+):
+    three_entries(ledger_path, workdir)
     key = keypair(tmp_path, "alice")
     allowed = tmp_path / "allowed_signers"
     allow(allowed, "alice@example.com", key)
-    git(ledger, "config", "ledger.signingKey", str(key))
-    git(ledger, "config", "ledger.allowedSigners", str(allowed))
-    assert cli(ledger, "checkpoint").returncode == 0
-    assert cli(ledger, "checkpoint").returncode == 0  # sequence 2
-    rc, codes, _ = problems(ledger)
-    assert rc == 0 and codes == []
-    recorded = json.loads((state_dir(ledger) / "verified.json").read_text())
-    assert recorded["sequence"] == 2 and recorded["signing"] is True
-    assert recorded["sessions"]["s1"]["entries"] == 3
-    assert oct(os.stat(state_dir(ledger)).st_mode & 0o777) == "0o700"
-
-    wipe_and_rewind(ledger)
-    rc, codes, text = problems(ledger)
-    assert rc != 0
-    assert {"anchor-rollback", "anchor-rewound", "anchor-signing"} <= set(codes)
-    line = next(ln for ln in text.splitlines() if "sessions/s1" in ln)
-    assert "does not descend" in line and str(state_dir(ledger)) in line
-    # It keeps failing: the outside record never moves back to the rewound state.
-    assert cli(ledger, "checkpoint").returncode == 0
-    assert problems(ledger)[0] != 0
-
-    # Without the outside record, the same wiped ledger looks clean: the record caught it.
-    shutil.rmtree(state_dir(ledger))
-    assert problems(ledger)[:2] == (0, [])
-
-
-def test_unsigned_rewind_with_anchors_wiped_fails_verify(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.git"
-    build(ledger, tmp_path)
-    git(ledger, "config", "ledger.allowedSigners", str(tmp_path / "unused"))
-    git(ledger, "config", "--unset", "ledger.allowedSigners")
-    assert cli(ledger, "checkpoint").returncode == 0  # recorded outside at checkpoint time
-    git(ledger, "update-ref", "refs/heads/sessions/s1", "refs/heads/sessions/s1~1")
-    git(ledger, "update-ref", "-d", CHECKPOINT_REF)
-    shutil.rmtree(ledger / STATE_DIR, ignore_errors=True)
-    rc, codes, _ = problems(ledger)
-    assert rc != 0 and "anchor-rollback" in codes and "anchor-rewound" in codes
-
-
-def test_deleted_session_and_shrunk_count_are_caught(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.git"
-    build(ledger, tmp_path)
-    assert problems(ledger)[:2] == (0, [])  # a clean verify records the state, no checkpoint
-    git(ledger, "update-ref", "-d", "refs/heads/sessions/s2")
-    rc, codes, text = problems(ledger)
-    assert rc != 0 and codes == ["anchor-session-missing"]
-    assert "sessions/s2" in text
+    git(ledger_path, "config", "ledger.signingKey", str(key))
+    git(ledger_path, "config", "ledger.allowedSigners", str(allowed))
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    assert verify(ledger_path)["ok"]
+    wipe_inside(ledger_path)
+    git(ledger_path, "config", "--unset", "ledger.signingKey")
+    assert cli(ledger_path, "checkpoint").returncode == 0  # unsigned now
+    report = verify(ledger_path)
+    assert {"anchor-signing-off", "anchor-chain-replaced", "anchor-session-rewound"} <= codes(
+        report
+    )
 
 
 @needs_ssh_keygen
-def test_allowed_signers_from_the_users_global_config(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.git"
-    build(ledger, tmp_path)
+def test_allowed_signers_from_the_users_global_config(
+    ledger_path: Path, workdir: Path, tmp_path: Path
+):
+    """Unsetting the ledger's own allowedSigners does not turn checks off when the user's
+    global git config names them: a forged unsigned checkpoint still fails."""
+    three_entries(ledger_path, workdir)
     key = keypair(tmp_path, "alice")
     allowed = tmp_path / "allowed_signers"
     allow(allowed, "alice@example.com", key)
-    git(ledger, "config", "--global", "ledger.allowedSigners", str(allowed))
-    git(ledger, "config", "ledger.signingKey", str(key))
-    assert cli(ledger, "checkpoint").returncode == 0
-    assert problems(ledger)[:2] == (0, [])
-    # The ledger's own config cannot switch the check off: an unsigned checkpoint fails.
-    git(ledger, "config", "--unset", "ledger.signingKey")
-    git(ledger, "config", "ledger.allowedSigners", "")
-    assert cli(ledger, "checkpoint").returncode == 0
-    rc, codes, _ = problems(ledger)
-    assert rc != 0 and "checkpoint-unsigned" in codes
+    home = Path(os.environ["HOME"])
+    (home / ".gitconfig").write_text(f"[ledger]\n\tallowedSigners = {allowed}\n")
+    git(ledger_path, "config", "ledger.signingKey", str(key))
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    report = verify(ledger_path)
+    assert report["ok"] and report["signers"] == ["alice@example.com"]
+    git(ledger_path, "config", "--unset", "ledger.signingKey")
+    assert cli(ledger_path, "checkpoint").returncode == 0  # unsigned, after a signed one
+    assert "checkpoint-unsigned" in codes(verify(ledger_path))
 
 
-@pytest.mark.parametrize("bad", ["not json", json.dumps({"sessions": 3})])
-def test_an_unreadable_record_is_not_a_false_alarm(tmp_path: Path, bad: str) -> None:
-    ledger = tmp_path / "ledger.git"
-    build(ledger, tmp_path)
-    state_dir(ledger).mkdir(parents=True)
-    (state_dir(ledger) / "verified.json").write_text(bad)
-    assert problems(ledger)[:2] == (0, [])
+def test_legitimate_growth_keeps_verify_clean(ledger_path: Path, workdir: Path):
+    three_entries(ledger_path, workdir)
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    assert verify(ledger_path)["ok"]
+    ChangeLogger(ledger_path, session_id="s", workdir=workdir).log("deployment", "v4")
+    assert verify(ledger_path)["ok"]
+    assert cli(ledger_path, "checkpoint").returncode == 0
+    assert verify(ledger_path)["ok"]
+    data = json.loads((outside_dir(ledger_path) / "anchor.json").read_text())
+    assert data["sequence"] == 2 and data["sessions"]["s"]["entries"] == 4

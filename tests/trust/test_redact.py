@@ -5,6 +5,7 @@ Also: Secrets in places the field scan used to miss: file paths, metadata keys, 
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import re
@@ -27,7 +28,17 @@ RNG = random.SystemRandom()
 
 
 def rand(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
-    return "".join(RNG.choice(alphabet) for _ in range(n))
+    """A random secret; long ones as random as real ones (value-gated rules ask entropy >= 3.5,
+    and about 1 in 10,000 uniform draws of 16 characters falls below it)."""
+    while True:
+        s = "".join(RNG.choice(alphabet) for _ in range(n))
+        if n < 16 or _entropy(s) >= 3.7:
+            return s
+
+
+def _entropy(s: str) -> float:
+    counts = [s.count(c) for c in set(s)]
+    return -sum(k / len(s) * math.log2(k / len(s)) for k in counts)
 
 
 def corpus() -> dict[str, tuple[str, str]]:
@@ -231,11 +242,15 @@ def test_redaction_can_be_turned_off(ledger_path: Path, workdir: Path) -> None:
     assert e.description == secret
 
 
+# Text around a secret. A digit right against a token makes another, longer string (AKIA + 16
+# characters + "7" is no AWS key id), so the edges touching the secret are separators.
 SAFE = st.text(alphabet=" \n\t.,;()#0123456789", max_size=30)
+PREFIX = SAFE.filter(lambda s: not s[-1:].isdigit())
+SUFFIX = SAFE.filter(lambda s: not s[:1].isdigit())
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(prefix=SAFE, suffix=SAFE, which=st.sampled_from(sorted(corpus())))
+@given(prefix=PREFIX, suffix=SUFFIX, which=st.sampled_from(sorted(corpus())))
 def test_any_surrounding_text_still_redacts(prefix: str, suffix: str, which: str) -> None:
     text, secret = corpus()[which]
     redactor = Redactor(b"k" * 32)
@@ -258,10 +273,9 @@ def test_a_redacted_state_is_never_restored_as_the_files_content(
     with lg.track_file(".env") as created:
         env.write_text("DB_PASSWORD=" + rand(16) + "\n")
     assert created.entry is not None
-    assert created.entry.metadata["before_stored"] is False
-    assert created.entry.metadata["after_stored"] is False
+    assert set(created.entry.metadata["redacted_states"]) == {"before", "after"}
     kept = env.read_text()
-    with pytest.raises(UnrestorableError):
+    with pytest.raises(UnrestorableError, match="was redacted"):
         Restorer(ledger_path, workdir).restore(created.entry, which="before", force=True)
     assert env.read_text() == kept  # the marker never overwrote the real file
 

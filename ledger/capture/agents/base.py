@@ -10,7 +10,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from ledger.capture.scripts import python_path_for_hooks
 from ledger.capture.sessions import session_id_from
 from ledger.errors import AgentEventError, AgentSettingsError, LedgerError
 from ledger.location import ensure_ledger, resolve_ledger_dir
+from ledger.trust.redact.logline import append_line
 from ledger.write.logger import ChangeLogger
 
 MAX_EVENT_BYTES = 64 * 1024 * 1024
@@ -215,9 +215,7 @@ def note(ledger_dir: str | os.PathLike[str] | None, agent: str, message: str) ->
         ensure_ledger(ledger)
         path = ledger / AGENTS_DIR / f"{safe_name(agent)}.log"
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} {' '.join(message.split())}\n")
+        append_line(path, message, ledger=ledger)
 
 
 # Events after which a ledger with ``ledger.autoPush`` set pushes in the background.

@@ -20,6 +20,7 @@ from typing import Any
 import pygit2
 
 from ledger.trust.redact.config import ledger_settings
+from ledger.trust.redact.gate import gate_for
 from ledger.trust.redact.keyfile import load_key
 from ledger.trust.redact.keys import DEFAULT_SENSITIVE_KEY, is_secret_name, normal_key
 from ledger.trust.redact.rules import Rule
@@ -34,6 +35,7 @@ REDACTIONS_KEY = "redactions"  # the metadata key saying what was redacted, fiel
 # Files with these names are often public (certificates): they are kept whole only when
 # they hold a private key, and otherwise scanned like any text.
 _CONTENT_GATED_PATHS = frozenset({"*.pem"})
+_KEY_CACHE_SIZE = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +90,9 @@ class Redactor:
         self.sensitive_paths = tuple(sensitive_paths)
         self.enabled = enabled
         self._key_res = [re.compile(k, re.IGNORECASE) for k in sensitive_keys]
+        self._gate = gate_for(self.rules)
+        self._key_cache: dict[str, bool] = {}
+        self._clean_keys: set[str] = set()
 
     @classmethod
     def for_ledger(cls, path: Path, repo: pygit2.Repository) -> Redactor:
@@ -113,9 +118,10 @@ class Redactor:
         lower = text.lower()
         found: list[tuple[int, int, int, str]] = []
         markers = [m.span() for m in MARKER_RE.finditer(text)] if MARKER_PREFIX in text else []
-        seen: dict[tuple[bool, str], bool] = {}
-        for order, rule in enumerate(self.rules):
-            for start, end in rule.spans(text, lower, seen):
+        rules = self.rules
+        for order in self._gate.rules_for(text, lower):
+            rule = rules[order]
+            for start, end in rule.spans(text, lower, gated=True):
                 if not any(start < m_end and m_start < end for m_start, m_end in markers):
                     found.append((start, -(end - start), order, rule.name))
         found.sort()
@@ -149,10 +155,12 @@ class Redactor:
 
     def is_sensitive_key(self, key: str) -> bool:
         """True for a metadata key whose value is always redacted (password, token, ...)."""
-        if is_secret_name(key):
-            return True
-        norm = normal_key(key)
-        return any(r.search(norm) for r in self._key_res)
+        known = self._key_cache.get(key)
+        if known is None:
+            known = is_secret_name(key) or any(r.search(normal_key(key)) for r in self._key_res)
+            if len(self._key_cache) < _KEY_CACHE_SIZE:  # metadata keys repeat: remember them
+                self._key_cache[key] = known
+        return known
 
     def is_sensitive_path(self, path: str) -> bool:
         """True for a file whose contents are stored as size and fingerprint only."""
@@ -207,7 +215,7 @@ class Redactor:
             value = {**value, "value": self.marker(SENSITIVE_KEY_RULE, secret)}
         out: dict[str, Any] = {}
         for key, item in value.items():
-            new_key, fired = self.text(key)
+            new_key, fired = self._key_text(key)
             if fired:  # a secret used as a key would be stored in the clear
                 hits[f"{field}.{new_key}"] = fired
                 key = new_key
@@ -219,6 +227,15 @@ class Redactor:
             else:
                 out[key] = self.value(item, sub, hits)
         return out
+
+    def _key_text(self, key: str) -> tuple[str, list[str]]:
+        """A metadata key redacted like any text; keys repeat, so clean ones are remembered."""
+        if key in self._clean_keys:
+            return key, []
+        new_key, fired = self.text(key)
+        if not fired and len(self._clean_keys) < _KEY_CACHE_SIZE:
+            self._clean_keys.add(key)
+        return new_key, fired
 
     def _list(self, value: list[Any], field: str, hits: dict[str, list[str]]) -> list[Any]:
         # A list of (name, value) pairs, as HTTP clients give headers:
@@ -280,10 +297,6 @@ class Redactor:
         if fired:
             hits["description"] = fired
         meta = self.value(metadata, "metadata", hits)
-        for field in file_notes or {}:
-            # The blob holds the redacted content, not the file's: restoring it must be
-            # refused, as for a state kept only as a hash.
-            meta[f"{field.split('_', 1)[0]}_stored"] = False
         if hits:
             meta[REDACTIONS_KEY] = dict(sorted(hits.items()))
         return desc, meta

@@ -41,26 +41,24 @@ class Rule:
         return re.compile("|".join(re.escape(k) for k in self.keywords))
 
     def spans(
-        self, text: str, lower: str, seen: dict[tuple[bool, str], bool] | None = None
+        self,
+        text: str,
+        lower: str,
+        seen: dict[tuple[bool, str], bool] | None = None,
+        *,
+        gated: bool = False,
     ) -> Iterator[tuple[int, int]]:
         """Start and end of each secret this rule finds in ``text``.
 
-        ``seen`` caches, across the rules run over one text, which keywords it holds.
+        ``seen`` caches, across the rules run over one text, which keywords it holds;
+        ``gated`` says the caller already knows ``text`` holds one of them.
         """
         finder = self._keyword_re
         if finder is None:
             yield from self._scan(text, 0, len(text))
             return
         haystack = text if self.case_sensitive else lower
-        if seen is None:
-            seen = {}
-        for k in self.keywords:
-            held = seen.get((self.case_sensitive, k))
-            if held is None:
-                held = seen[(self.case_sensitive, k)] = k in haystack
-            if held:
-                break
-        else:
+        if not gated and not self._holds_keyword(haystack, {} if seen is None else seen):
             return
         if self.window is None or len(lower) != len(text):
             yield from self._scan(text, 0, len(text))
@@ -75,6 +73,15 @@ class Rule:
                 windows.append([start, end])
         for start, end in windows:
             yield from self._scan(text, start, end)
+
+    def _holds_keyword(self, haystack: str, seen: dict[tuple[bool, str], bool]) -> bool:
+        for k in self.keywords:
+            held = seen.get((self.case_sensitive, k))
+            if held is None:
+                held = seen[(self.case_sensitive, k)] = k in haystack
+            if held:
+                return True
+        return False
 
     def _scan(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
         for match in self.pattern.finditer(text, pos, endpos):
