@@ -5,7 +5,9 @@ Usage:
     python bench/index_seal.py LEDGER [--repeat 5]
 
 Prints, side by side, the median time of: opening the up-to-date index with the proof
-(every row counted and digested, the keyed checksum checked), opening it without the proof
+as a new process finds it (the file as stamped after its last proof: the row check skipped),
+opening it with every row counted and digested and the keyed checksum checked (the stamp
+removed first, as after any foreign write to the file), opening it without the proof
 (the connection and the tips compared with the refs, as before the seal), one full-text
 search through the index (proof included), and the same search by walking the commit graph;
 and the ratios.
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger import LogQuery  # noqa: E402
 from ledger.read.index import QueryIndex  # noqa: E402
+from ledger.read.index_stamp import stamp_path  # noqa: E402
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> float:
@@ -41,6 +44,11 @@ def open_proven(ledger: Path) -> None:
     assert query.index is not None
     with query.index.session() as conn:
         assert conn is not None
+
+
+def open_reproven(ledger: Path) -> None:
+    stamp_path(ledger).unlink(missing_ok=True)  # as after a write by anything else
+    open_proven(ledger)
 
 
 def open_unproven(ledger: Path) -> None:
@@ -66,6 +74,7 @@ def main() -> None:
     print(f"{total} entries; first use (index built or proven): "
           f"{time.perf_counter() - started:.2f}s\n")
     proven = timed(lambda: open_proven(ledger), args.repeat)
+    reproven = timed(lambda: open_reproven(ledger), args.repeat)
     unproven = timed(lambda: open_unproven(ledger), args.repeat)
     search = timed(lambda: LogQuery(ledger).query(search_text="nothing-matches-this"),
                    args.repeat)
@@ -74,7 +83,8 @@ def main() -> None:
     print("| what | seconds | ratio |")
     print("|---|---|---|")
     print(f"| open, tips only (baseline) | {unproven:.3f} | 1.00 |")
-    print(f"| open, rows proven | {proven:.3f} | {proven / unproven:.2f} |")
+    print(f"| open, file as stamped (row check skipped) | {proven:.3f} | {proven / unproven:.2f} |")
+    print(f"| open, every row proven (no stamp) | {reproven:.3f} | {reproven / unproven:.2f} |")
     print(f"| search --text via index (proof included) | {search:.3f} | - |")
     print(f"| search --text by walk (no index) | {walk:.3f} | {walk / search:.2f}x the index |")
 

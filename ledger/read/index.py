@@ -32,6 +32,7 @@ from ledger.dates import micros
 from ledger.entry import Entry, parse_timestamp
 from ledger.errors import InvalidInputError
 from ledger.read.index_seal import check_seal, session_sums, tip_mac, write_seal
+from ledger.read.index_stamp import is_stamped, write_stamp
 from ledger.read.repos import entry_repo
 
 SCHEMA_VERSION = "7"
@@ -163,11 +164,15 @@ class QueryIndex:
             row = conn.execute("SELECT value FROM meta WHERE key='seal'").fetchone()
             if self._trusted is not None and row is not None and row[0] == self._trusted:
                 return conn
+            if row is not None and is_stamped(self.key, self.store.path, self.path):
+                self._trusted = str(row[0])  # the file as a proof left it: no need to re-read
+                return conn
             seal, why = check_seal(conn, self.key)
         except sqlite3.Error as exc:
             seal, why = None, f"unreadable ({exc})"
         if seal is not None:
             self._trusted = seal
+            write_stamp(conn, self.key, self.store.path, self.path)
             return conn
         self.distrusted = why
         conn.close()
@@ -222,6 +227,7 @@ class QueryIndex:
                     if isinstance(commit, pygit2.Commit):
                         rows.append((tip, commit.commit_time))
                 known.update(rows)
+                stamped = is_stamped(key, self.store.path, self.path)
                 conn.execute("BEGIN IMMEDIATE")
                 if len(known) > 2 * len(wanted) + 1000:  # forget tips that moved on
                     conn.execute("DELETE FROM tip_times")
@@ -231,6 +237,8 @@ class QueryIndex:
                     [(t, c, tip_mac(key, t, c)) for t, c in rows],
                 )
                 conn.execute("COMMIT")
+                if stamped:  # proven before this write of ours: still proven after it
+                    write_stamp(conn, key, self.store.path, self.path)
             return {t: known[t] for t in wanted if t in known}
         except sqlite3.Error:
             return None
@@ -303,6 +311,7 @@ class QueryIndex:
             self._trusted = None
             conn.execute("ROLLBACK")
             raise
+        write_stamp(conn, self.key, self.store.path, self.path)  # proven, then our write
 
     def _rows(
         self, repo: pygit2.Repository, session: str, tip: str, stop: str | None
