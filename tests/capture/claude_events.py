@@ -44,9 +44,13 @@ def write_file(ledger: Path, repo: Path, session: str, rel: str, text: str, call
     send(ledger, post, repo)
 
 
-def drain(ledger: Path) -> None:
+def drain(ledger: Path, *repos: Path) -> None:
+    """Record what the agents' hooks spooled, and what git's hooks spooled in ``repos``."""
     proc = run_cli("--ledger", str(ledger), "agent", "drain")
     assert proc.returncode == 0, proc.stderr
+    for repo in repos:
+        proc = run_cli("--ledger", str(ledger), "hooks", "drain", "--wait", "--repo", str(repo))
+        assert proc.returncode == 0, proc.stderr
 
 
 def work_repo(path: Path, remote: str | None = None) -> Path:

@@ -112,7 +112,7 @@ def test_status_after_enable_shows_where_events_go_and_the_last_event(
     assert proc.returncode == 0
     (project / "a.txt").write_text("a\n")
     commit(project, "A commit the hooks record")
-    drain(ledger_path)
+    drain(ledger_path, project)
     code, data = _status(ledger_path, project)
     assert data["problems"] == [] and code == 0
     assert data["ledger_dir"] == str(ledger_path)

@@ -119,8 +119,10 @@ def test_git_hook_entries_carry_the_remote_too(tmp_path: Path, ledger_path: Path
     assert proc.returncode == 0, proc.stderr
     (repo / "README.md").write_text("gamma\n")
     commit(repo, "Add README")
-    drain(ledger_path)
-    expected = str((tmp_path / "central" / "gamma.git"))
+    # git's hooks spool into the repository; wait for their drainer, not the agents' one
+    proc = run_cli("--ledger", str(ledger_path), "hooks", "drain", "--wait", "--repo", str(repo))
+    assert proc.returncode == 0, proc.stderr
+    expected = str(tmp_path / "central" / "gamma.git")
     found = LogQuery(ledger_path).query(repo=expected)
     assert found and all(e.metadata["remote"] == expected for e in found)
     assert _history(ledger_path, repo, "README.md")

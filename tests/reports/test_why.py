@@ -32,7 +32,7 @@ def project(tmp_path: Path, ledger_path: Path) -> tuple[Path, str, str]:
     # Another repository with a file of the same name and the same line: never the answer.
     other = work_repo(tmp_path / "other", "https://github.com/acme/other.git")
     write_file(ledger_path, other, "sess-other", "dates.py", AGENT, "toolu_o1")
-    drain(ledger_path)
+    drain(ledger_path, repo)
     return repo, human_commit, agent_commit
 
 
