@@ -23,19 +23,36 @@ from ledger._layout import MAINTENANCE_STATE
 from ledger.lifecycle.usage import loose_dirs
 
 FACTOR = 2
+PACK_WINDOW = 250  # git gc --aggressive's window; deltas found once are reused
+PACK_DEPTH = 500  # file states are edited in long runs: 50 -> 500 saves ~4% (docs/performance.md)
+# Index version 1 (24 bytes an object; version 2 adds a CRC32, 28 bytes): git and libgit2 read
+# both, and git writes version 2 by itself for a pack whose offsets need it (past 2 GiB).
+PACK_INDEX_VERSION = "--index-version=1"
+_IDX_V2 = b"\xfftOc\x00\x00\x00\x02"
 RETIRED_SHARE = 0.5  # a full repack once retired bytes reach this share of the packs
 
 
+def index_layout(head: bytes) -> tuple[int, int, int] | None:
+    """Where a pack index's fan-out table starts, its bytes per object name and where the name
+    sits in them: (8, 20, 0) for version 2, (0, 24, 4) for version 1, None for anything else."""
+    if head[:8] == _IDX_V2:
+        return 8, 20, 0
+    if head[:4] == b"\xfftOc":
+        return None  # a version this code does not know
+    return 0, 24, 4
+
+
 def object_count(idx: Path) -> int:
-    """The number of objects in a pack, from its v2 index's fan-out table (0 if unreadable)."""
+    """The number of objects in a pack, from its index's fan-out table (0 if unreadable)."""
     try:
         with open(idx, "rb") as f:
             head = f.read(8 + 256 * 4)
     except OSError:
         return 0
-    if len(head) < 8 + 1024 or head[:8] != b"\xfftOc\x00\x00\x00\x02":
+    layout = index_layout(head)
+    if layout is None or len(head) < layout[0] + 1024:
         return 0
-    return int.from_bytes(head[-4:], "big")
+    return int.from_bytes(head[layout[0] + 1020 : layout[0] + 1024], "big")
 
 
 def rollup(counts: Mapping[str, int], loose: int = 0, factor: int = FACTOR) -> list[str]:
@@ -83,7 +100,8 @@ def pack_geometric(ledger: Path, pack_dir: Path, packs: list[str]) -> tuple[set[
     if not loose and len(rolled) < 2:
         return set(), set()
     lines = [*rolled, *("^" + name for name in sorted(set(counts) - set(rolled)))]
-    args = ["pack-objects", "--stdin-packs", "--delta-base-offset", "--non-empty", "-q"]
+    args = ["pack-objects", PACK_INDEX_VERSION, "--stdin-packs", "--delta-base-offset"]
+    args += ["--non-empty", "-q", f"--window={PACK_WINDOW}", f"--depth={PACK_DEPTH}"]
     if loose:
         args.append("--unpacked")
     out = run_git(ledger, *args, str(pack_dir / "pack"), input="\n".join(lines) + "\n").stdout

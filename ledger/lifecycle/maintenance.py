@@ -20,6 +20,7 @@ from ledger.lifecycle.archive import OldSession, retire
 from ledger.lifecycle.base import StorageBase
 from ledger.lifecycle.facts import session_facts
 from ledger.lifecycle.packing import add_retired, compress
+from ledger.lifecycle.reflogs import compact_reflogs
 from ledger.lifecycle.usage import human, loose_objects, repository_bytes
 
 
@@ -81,6 +82,7 @@ def _maintain(
         retire(storage, old, result)
         # The retired sessions' objects leave the packs at the next full repack.
         add_retired(ledger, os.path.getsize(result["archive"]))
+    result["reflog_lines_compacted"] = _compact(storage)
     storage._tick("packing", 0, None)
     packs_removed, loose_removed, result["full_repack"] = compress(storage, full)
     storage._tick("packing", 1, 1)
@@ -97,9 +99,20 @@ def _maintain(
         + (f" ({left} unreachable ones wait out the prune grace)" if left else "")
         + f"; removed {packs_removed} superseded pack(s) and {loose_removed} loose "
         f"object file(s) from {ledger / 'objects'}"
+        + (f"; compacted {result['reflog_lines_compacted']} fast-forward reflog line(s)"
+           if result["reflog_lines_compacted"] else "")
         + f"; repository {human(before)} -> {human(after)}"
     )
     return result
+
+
+def _compact(storage: StorageBase) -> int:
+    """Compact the sessions' plain fast-forward reflog runs (``ledger.compactReflogs``,
+    default on); the number of lines removed."""
+    setting = storage.store.repo.config.get_bool("ledger.compactReflogs") if (
+        "ledger.compactReflogs" in storage.store.repo.config
+    ) else True
+    return compact_reflogs(storage.store)[0] if setting else 0
 
 
 def _dry_run(storage: StorageBase, old: list[OldSession], result: dict[str, Any], why: str) -> None:

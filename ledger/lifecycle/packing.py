@@ -19,11 +19,17 @@ from pathlib import Path
 from ledger._git import run_git
 from ledger._layout import MAINTENANCE_STATE
 from ledger.lifecycle.base import StorageBase
-from ledger.lifecycle.geometric import full_repack_due, pack_geometric, retired_bytes
+from ledger.lifecycle.geometric import (
+    PACK_DEPTH,
+    PACK_INDEX_VERSION,
+    PACK_WINDOW,
+    full_repack_due,
+    index_layout,
+    pack_geometric,
+    retired_bytes,
+)
 from ledger.lifecycle.usage import loose_dirs
 
-PACK_WINDOW = 250  # git gc --aggressive's window and depth
-PACK_DEPTH = 50
 TEMP_GRACE_SECONDS = 3600
 
 
@@ -46,23 +52,29 @@ def _pack_stats(pack_dir: Path) -> dict[str, os.stat_result]:
 
 
 class _PackIndex:
-    """Membership test on a pack's v2 ``.idx`` by binary search (nothing loaded whole)."""
+    """Membership test on a pack's ``.idx`` (v1 or v2) by binary search (nothing loaded whole)."""
 
     def __init__(self, pack: Path) -> None:
         self.data: mmap.mmap | bytes = b""
         with contextlib.suppress(OSError, ValueError), open(pack.with_suffix(".idx"), "rb") as f:
             self.data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        if self.data[:8] != b"\xfftOc\x00\x00\x00\x02":
+        layout = index_layout(self.data[:8])
+        if layout is None or len(self.data) < layout[0] + 1024:
             self.data = b""
+            layout = (0, 0, 0)
+        self.fan, self.stride, self.skip = layout
+
+    def _name(self, i: int) -> bytes:
+        at = self.fan + 1024 + self.stride * i + self.skip
+        return bytes(self.data[at : at + 20])
 
     def names(self) -> Iterator[bytes]:
         """Every object id in the pack."""
         if not self.data:
             return
-        count = int.from_bytes(self.data[8 + 255 * 4 : 8 + 256 * 4], "big")
-        base = 8 + 1024
+        count = int.from_bytes(self.data[self.fan + 255 * 4 : self.fan + 256 * 4], "big")
         for i in range(count):
-            yield bytes(self.data[base + 20 * i : base + 20 * i + 20])
+            yield self._name(i)
 
     def within(self, others: Iterable[_PackIndex]) -> bool:
         """True when every object of this pack is in one of ``others``."""
@@ -74,17 +86,16 @@ class _PackIndex:
     def __contains__(self, oid: bytes) -> bool:
         if not self.data:
             return False
-        fan = 8
+        fan = self.fan
         hi = int.from_bytes(self.data[fan + 4 * oid[0] : fan + 4 * oid[0] + 4], "big")
         lo = (
             int.from_bytes(self.data[fan + 4 * (oid[0] - 1) : fan + 4 * oid[0]], "big")
             if oid[0]
             else 0
         )
-        base = fan + 1024
         while lo < hi:
             mid = (lo + hi) // 2
-            here = self.data[base + 20 * mid : base + 20 * mid + 20]
+            here = self._name(mid)
             if here == oid:
                 return True
             if here < oid:
@@ -138,6 +149,7 @@ def _pack_objects(ledger: Path, pack_dir: Path) -> set[str]:
     """Run ``git pack-objects`` over everything reachable; the names of the packs made."""
     args = [
         "pack-objects",
+        PACK_INDEX_VERSION,
         "--all",
         "--reflog",
         "--indexed-objects",

@@ -36,6 +36,7 @@ from ledger.entry import (
     parse_timestamp,
 )
 from ledger.errors import CheckpointError, LedgerError, SigningError, StorageError
+from ledger.lifecycle.reflogs import seal as reflog_seal
 from ledger.location import resolve_ledger_dir
 from ledger.trust.anchor_store import save_anchor
 from ledger.trust.signing import CFG_SIGNING_KEY, allowed_signers, sign_payload, signing_key
@@ -356,6 +357,7 @@ def write_checkpoint(
             "timestamp": stamp.isoformat(timespec="microseconds"),
             "sessions": {k: {"tip": m.tip, "entries": m.entries} for k, m in marks.items()},
             "retired": retired,
+            **reflog_seal(ledger),  # the compacted reflog lines' record, sealed
         }
         payload = canonical_json(data)
         signature = sign_payload(key, payload) if sign and key is not None else None

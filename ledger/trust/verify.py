@@ -31,6 +31,7 @@ from ledger.trust.checkpoint import (
 from ledger.trust.checks import Walk, check_entry_signatures, check_objects, walk_session
 from ledger.trust.findings import Findings, VerifyReport, branch
 from ledger.trust.index_check import check_index
+from ledger.trust.reflog_check import check_reflog_compactions
 from ledger.trust.signing import allowed_signers, check_signature
 
 
@@ -69,6 +70,7 @@ def verify_ledger(
     walks = _walk_sessions(repo, ledger, sessions, base, out)
     _check_against_checkpoints(repo, ledger, scope, sessions, walks, out)
     check_objects(repo, ledger, snap, base, walks, out)
+    check_reflog_compactions(repo, ledger, snap, chain, out)
     _note_unvouched(chain, sessions, walks, out)
     check_index(store, sessions, walks, out)
     if also is not None:
