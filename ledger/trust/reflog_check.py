@@ -60,7 +60,7 @@ def _check_seals(lines: list[bytes], chain: list[Checkpoint], out: Findings) -> 
             continue
         count, digest = int(sealed["records"]), str(sealed["sha256"])
         if len(lines) < count or hashlib.sha256(b"".join(lines[:count])).hexdigest() != digest:
-            out.problem(CODE, f"checkpoint {checkpoint.label}",
+            out.problem(CODE, checkpoint.label(),
                         f"sealed {count} reflog compaction record(s) that are no longer "
                         "as it saw them")
 
