@@ -3,10 +3,12 @@
 Workload: 50 files of about 4 KB of real Python source (slices of the standard library's
 modules) are created, then updated 2,000 times, each update replacing 3 lines with other
 real lines of code. The same entries are written once to a git ledger (then maintained)
-and once as JSON lines holding the full before/after contents, gzipped. Prints both sizes
-and their ratio (target: ledger <= 0.5x gzip).
+and once as JSON lines holding the full before/after contents, gzipped. Routine maintenance
+runs after every 500 entries (the first run packs everything, later ones only what is new),
+then ``maintenance --full`` repacks everything. Prints both sizes after each, their ratio
+(target: ledger <= 0.5x gzip), the ledger by part and the packed objects by type.
 
-    python bench/storage.py [--updates 2000] [--files 50]
+    python bench/storage.py [--updates 2000] [--files 50] [--every 500]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import gzip
 import json
 import random
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -54,7 +57,53 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=2000)
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--every", type=int, default=500,
+                        help="routine maintenance after every N entries (default 500)")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        root = Path(tmp)
+        ledger = root / "ledger.git"
+        baseline = root / "entries.jsonl.gz"
+        storage_runs: list[float] = []
+        started = time.perf_counter()
+        loose_bytes = write_workload(args, root, ledger, baseline, storage_runs)
+        write_s = time.perf_counter() - started
+        gzip_bytes = baseline.stat().st_size
+        entries = args.files + args.updates
+        print(f"workload: {args.files} files x ~4 KB, {args.updates} updates "
+              f"(~3 lines each), {entries} entries; written in {write_s:.1f} s, routine "
+              f"maintenance after every {args.every} entries ({len(storage_runs)} runs, "
+              f"{sum(storage_runs):.1f} s in all)")
+        storage = LogStorage(ledger, quiet=True)
+        routine = parts(ledger, storage)
+        started = time.perf_counter()
+        storage.maintenance(full=True)
+        full_s = time.perf_counter() - started
+        full = parts(ledger, storage)
+        print(f"{'':34}{'bytes':>12}  {'per entry':>10}  {'x gzip':>7}")
+        for label, size in (
+            ("ledger unpacked (loose objects)", loose_bytes),
+            ("ledger after routine maintenance", sum(routine.values())),
+            ("ledger after maintenance --full", sum(full.values())),
+            ("gzipped JSON lines (full states)", gzip_bytes),
+        ):
+            print(f"{label:34}{size:>12,}  {size / entries:>10,.0f}  {size / gzip_bytes:>7.3f}")
+        for label, split in (("routine", routine), ("--full", full)):
+            print(f"by part after {label}: " + ", ".join(
+                f"{k} {v:,} ({v / entries:,.0f}/entry)" for k, v in split.items()))
+        print("pack objects after --full: " + by_type(ledger))
+        print(f"maintenance --full: {full_s:.2f} s")
+        for label, split in (("routine", routine), ("--full", full)):
+            ratio = sum(split.values()) / gzip_bytes
+            print(f"ratio ledger/gzip after {label}: {ratio:.3f} (target <= 0.5) -> "
+                  f"{'OK' if ratio <= 0.5 else 'MISSED'}")
+        trigger_cost(root)
+
+
+def write_workload(args: argparse.Namespace, root: Path, ledger: Path, baseline: Path,
+                   runs: list[float]) -> int:
+    """Write the entries to the ledger and the gzipped JSON lines, with routine maintenance
+    every ``args.every`` entries; the ledger's size just before its first run."""
     rng = random.Random(args.seed)
     sources = corpus()
     files = {
@@ -62,72 +111,72 @@ def main() -> None:
         for i in range(args.files)
     }
     pool = [x for src in sources for x in src]
+    logger = ChangeLogger(ledger, agent_id="bench", session_id="bench", workdir=root,
+                          durable=False)
+    storage = LogStorage(ledger, quiet=True)
+    written = 0
+    loose = 0
+    with gzip.open(baseline, "wt", encoding="utf-8") as out:
 
-    def line(rng: random.Random) -> str:
-        return rng.choice(pool)  # an edit brings in a real line of code
+        def record(path: str, ctype: str, before: str | None, after: str) -> None:
+            nonlocal written, loose
+            entry = logger.log_file_change(path, ctype, before, after)
+            # Measure explicit maintenance runs, not the writers' automatic ones.
+            logger.store.repo.config["ledger.autoMaintenance"] = "0"
+            data = entry.to_dict()
+            data["before_state"] = before
+            data["after_state"] = after
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            written += 1
+            if written % args.every == 0:
+                loose = loose or storage.repository_bytes()
+                started = time.perf_counter()
+                storage.maintenance()
+                runs.append(time.perf_counter() - started)
 
-    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
-        root = Path(tmp)
-        ledger = root / "ledger.git"
-        logger = ChangeLogger(ledger, agent_id="bench", session_id="bench", workdir=root,
-                              durable=False)
-        baseline = root / "entries.jsonl.gz"
-        started = time.perf_counter()
-        with gzip.open(baseline, "wt", encoding="utf-8") as out:
+        for path, lines in files.items():
+            record(path, "file_create", None, "\n".join(lines) + "\n")
+        for _ in range(args.updates):
+            path = rng.choice(list(files))
+            lines = files[path]
+            before = "\n".join(lines) + "\n"
+            for _ in range(3):
+                lines[rng.randrange(len(lines))] = rng.choice(pool)  # a real line of code
+            record(path, "file_update", before, "\n".join(lines) + "\n")
+    loose = loose or storage.repository_bytes()
+    started = time.perf_counter()
+    storage.maintenance()
+    runs.append(time.perf_counter() - started)
+    return loose
 
-            def record(path: str, ctype: str, before: str | None, after: str) -> None:
-                entry = logger.log_file_change(path, ctype, before, after)
-                data = entry.to_dict()
-                data["before_state"] = before
-                data["after_state"] = after
-                out.write(json.dumps(data, ensure_ascii=False) + "\n")
 
-            for path, lines in files.items():
-                record(path, "file_create", None, "\n".join(lines) + "\n")
-                # Measure one explicit maintenance run, not the writers' automatic ones.
-                logger.store.repo.config["ledger.autoMaintenance"] = "0"
-            for _ in range(args.updates):
-                path = rng.choice(list(files))
-                lines = files[path]
-                before = "\n".join(lines) + "\n"
-                for _ in range(3):
-                    lines[rng.randrange(len(lines))] = line(rng)
-                record(path, "file_update", before, "\n".join(lines) + "\n")
-        write_s = time.perf_counter() - started
+def parts(ledger: Path, storage: LogStorage) -> dict[str, int]:
+    """The ledger's bytes (as get_storage_usage counts them) by part."""
+    total = storage.get_storage_usage()["total_size_bytes"]
+    pack_dir = ledger / "objects" / "pack"
+    out = {
+        "packs": sum(p.stat().st_size for p in pack_dir.glob("*.pack")),
+        "pack indexes": sum(p.stat().st_size for p in pack_dir.glob("*.idx")),
+        "reflogs": sum(p.stat().st_size for p in (ledger / "logs").rglob("*") if p.is_file()),
+    }
+    out["other"] = total - sum(out.values())
+    return out
 
-        storage = LogStorage(ledger, quiet=True)
-        before_bytes = storage.repository_bytes()
-        started = time.perf_counter()
-        result = storage.maintenance()
-        maint_s = time.perf_counter() - started
-        usage = storage.get_storage_usage()
-        ledger_bytes = usage["total_size_bytes"]
-        gzip_bytes = baseline.stat().st_size
-        ratio = ledger_bytes / gzip_bytes
-        entries = args.files + args.updates
-        print(f"workload: {args.files} files x ~4 KB, {args.updates} updates "
-              f"(~3 lines each), {entries} entries; written in {write_s:.1f} s")
-        print(f"{'':34}{'bytes':>12}  {'per entry':>10}")
-        print(f"{'ledger before maintenance':34}{before_bytes:>12,}  "
-              f"{before_bytes / entries:>10,.0f}")
-        print(f"{'ledger after maintenance':34}{ledger_bytes:>12,}  "
-              f"{ledger_bytes / entries:>10,.0f}")
-        print(f"{'gzipped JSON lines (full states)':34}{gzip_bytes:>12,}  "
-              f"{gzip_bytes / entries:>10,.0f}")
-        pack_dir = ledger / "objects" / "pack"
-        parts = {
-            "packs": sum(p.stat().st_size for p in pack_dir.glob("*.pack")),
-            "pack indexes": sum(p.stat().st_size for p in pack_dir.glob("*.idx")),
-            "reflogs": sum(p.stat().st_size for p in (ledger / "logs").rglob("*") if p.is_file()),
-        }
-        parts["other"] = ledger_bytes - sum(parts.values())
-        print("ledger after maintenance, by part: " + ", ".join(
-            f"{k} {v:,} ({v / entries:,.0f}/entry)" for k, v in parts.items()))
-        print(f"maintenance: {maint_s:.2f} s, packed {result['compressed']} loose objects "
-              f"into {usage['packs']} pack(s), {usage['loose_objects']} loose left")
-        print(f"ratio ledger/gzip: {ratio:.3f} (target <= 0.5) -> "
-              f"{'OK' if ratio <= 0.5 else 'MISSED'}")
-        trigger_cost(root)
+
+def by_type(ledger: Path) -> str:
+    """Packed bytes by object type, whole or as deltas (``git verify-pack -v``)."""
+    sums: dict[str, list[int]] = {}
+    for idx in sorted((ledger / "objects" / "pack").glob("*.idx")):
+        listing = subprocess.run(["git", "verify-pack", "-v", str(idx)], capture_output=True,
+                                 text=True, check=True).stdout
+        for line in listing.splitlines():
+            cols = line.split()
+            if len(cols) >= 5 and len(cols[0]) == 40:
+                key = cols[1] + (" delta" if len(cols) > 5 else " whole")
+                count_size = sums.setdefault(key, [0, 0])
+                count_size[0] += 1
+                count_size[1] += int(cols[3])
+    return ", ".join(f"{k} {n:,} x {b / n:,.0f} B" for k, (n, b) in sorted(sums.items()))
 
 
 def trigger_cost(root: Path) -> None:

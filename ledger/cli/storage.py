@@ -58,7 +58,8 @@ def _storage(ctx: click.Context, progress: _Progress | None = None, **kwargs: An
 @click.option("--no-archive", is_flag=True,
               help="With --enforce-quota: delete retired sessions without archiving them.")
 @click.option("--full", is_flag=True,
-              help="Repack everything into one pack (routine runs pack only what is new).")
+              help="Repack everything into one pack, every delta found anew (routine runs "
+                   "pack only what is new).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON line.")
 @click.pass_context
 def maintenance_cmd(
@@ -77,7 +78,9 @@ def maintenance_cmd(
     the ledger's archive/ folder, the bundle is checked with git bundle verify, and only
     then are their refs removed. Entries written while this runs are never lost. Routine
     runs pack only new objects and roll small packs up geometrically; --full repacks
-    everything (it also runs by itself once archived sessions reach half the packs).
+    everything with every delta found anew (a full repack also runs by itself, reusing
+    deltas, once archived sessions reach half the packs). Runs of plain fast-forward
+    reflog lines are compacted into a record that checkpoints seal and verify checks.
 
     \b
     Example:

@@ -84,7 +84,7 @@ def _maintain(
         add_retired(ledger, os.path.getsize(result["archive"]))
     result["reflog_lines_compacted"] = _compact(storage)
     storage._tick("packing", 0, None)
-    packs_removed, loose_removed, result["full_repack"] = compress(storage, full)
+    packs_removed, loose_removed, result["full_repack"] = compress(storage, full, fresh=full)
     storage._tick("packing", 1, 1)
     after = repository_bytes(ledger)
     left = loose_objects(ledger)[0]

@@ -105,7 +105,9 @@ class _PackIndex:
         return False
 
 
-def compress(storage: StorageBase, full: bool = False) -> tuple[int, int, bool]:
+def compress(
+    storage: StorageBase, full: bool = False, *, fresh: bool = False
+) -> tuple[int, int, bool]:
     """Pack what is new (geometric roll-up), or with ``full`` every reachable object into
     one delta-compressed pack, then drop what is packed or unreachable past the grace.
 
@@ -117,8 +119,9 @@ def compress(storage: StorageBase, full: bool = False) -> tuple[int, int, bool]:
     its reachable objects are in the new pack; a pack younger than the prune grace
     goes only if the new pack holds every object in it (maintenance's own packs that
     nobody touched since count as old). A loose object goes when a pack has it or it
-    is older than the grace. Returns (packs removed, loose object files removed, whether
-    the run was a full repack).
+    is older than the grace. ``fresh`` (``maintenance --full``) recomputes every delta
+    instead of reusing those found before, as ``git gc --aggressive`` does. Returns (packs
+    removed, loose object files removed, whether the run was a full repack).
     """
     ledger = storage.ledger_dir
     pack_dir = ledger / "objects" / "pack"
@@ -129,7 +132,7 @@ def compress(storage: StorageBase, full: bool = False) -> tuple[int, int, bool]:
     keep = {name for name in before if (pack_dir / name).with_suffix(".keep").exists()}
     full = full or full_repack_due(ledger, pack_dir, ours)
     if full:
-        made = _pack_objects(ledger, pack_dir)
+        made = _pack_objects(ledger, pack_dir, fresh)
         candidates = set(before) - keep
         covering = made
     else:
@@ -145,7 +148,7 @@ def compress(storage: StorageBase, full: bool = False) -> tuple[int, int, bool]:
     return packs_removed, loose_removed, full
 
 
-def _pack_objects(ledger: Path, pack_dir: Path) -> set[str]:
+def _pack_objects(ledger: Path, pack_dir: Path, fresh: bool = False) -> set[str]:
     """Run ``git pack-objects`` over everything reachable; the names of the packs made."""
     args = [
         "pack-objects",
@@ -158,9 +161,10 @@ def _pack_objects(ledger: Path, pack_dir: Path) -> set[str]:
         "--keep-true-parents",
         "--honor-pack-keep",
         "-q",
-        # Deltas found once are reused, so a wide window costs only new objects.
+        # Deltas found once are reused (unless fresh), so a wide window costs only new objects.
         f"--window={PACK_WINDOW}",
         f"--depth={PACK_DEPTH}",
+        *(["--no-reuse-delta"] if fresh else []),
     ]
     out = run_git(ledger, *args, str(pack_dir / "pack"), input="").stdout
     return {f"pack-{line.strip()}.pack" for line in out.split() if line.strip()}
