@@ -66,7 +66,7 @@ def main() -> None:
         baseline = root / "entries.jsonl.gz"
         storage_runs: list[float] = []
         started = time.perf_counter()
-        loose_bytes = write_workload(args, root, ledger, baseline, storage_runs)
+        loose_bytes, loose_entries = write_workload(args, root, ledger, baseline, storage_runs)
         write_s = time.perf_counter() - started
         gzip_bytes = baseline.stat().st_size
         entries = args.files + args.updates
@@ -80,9 +80,10 @@ def main() -> None:
         storage.maintenance(full=True)
         full_s = time.perf_counter() - started
         full = parts(ledger, storage)
+        print(f"loose objects before the first run: {loose_bytes:,} bytes for {loose_entries:,} "
+              f"entries ({loose_bytes / loose_entries:,.0f}/entry)")
         print(f"{'':34}{'bytes':>12}  {'per entry':>10}  {'x gzip':>7}")
         for label, size in (
-            ("ledger unpacked (loose objects)", loose_bytes),
             ("ledger after routine maintenance", sum(routine.values())),
             ("ledger after maintenance --full", sum(full.values())),
             ("gzipped JSON lines (full states)", gzip_bytes),
@@ -101,9 +102,10 @@ def main() -> None:
 
 
 def write_workload(args: argparse.Namespace, root: Path, ledger: Path, baseline: Path,
-                   runs: list[float]) -> int:
+                   runs: list[float]) -> tuple[int, int]:
     """Write the entries to the ledger and the gzipped JSON lines, with routine maintenance
-    every ``args.every`` entries; the ledger's size just before its first run."""
+    every ``args.every`` entries; the ledger's size just before its first run and the
+    entries it held then."""
     rng = random.Random(args.seed)
     sources = corpus()
     files = {
@@ -115,7 +117,7 @@ def write_workload(args: argparse.Namespace, root: Path, ledger: Path, baseline:
                           durable=False)
     storage = LogStorage(ledger, quiet=True)
     written = 0
-    loose = 0
+    loose = (0, 0)
     with gzip.open(baseline, "wt", encoding="utf-8") as out:
 
         def record(path: str, ctype: str, before: str | None, after: str) -> None:
@@ -129,7 +131,7 @@ def write_workload(args: argparse.Namespace, root: Path, ledger: Path, baseline:
             out.write(json.dumps(data, ensure_ascii=False) + "\n")
             written += 1
             if written % args.every == 0:
-                loose = loose or storage.repository_bytes()
+                loose = loose if loose[0] else (storage.repository_bytes(), written)
                 started = time.perf_counter()
                 storage.maintenance()
                 runs.append(time.perf_counter() - started)
@@ -143,7 +145,7 @@ def write_workload(args: argparse.Namespace, root: Path, ledger: Path, baseline:
             for _ in range(3):
                 lines[rng.randrange(len(lines))] = rng.choice(pool)  # a real line of code
             record(path, "file_update", before, "\n".join(lines) + "\n")
-    loose = loose or storage.repository_bytes()
+    loose = loose if loose[0] else (storage.repository_bytes(), written)
     started = time.perf_counter()
     storage.maintenance()
     runs.append(time.perf_counter() - started)
