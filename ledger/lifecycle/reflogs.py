@@ -7,8 +7,9 @@ nothing the commit graph does not: it can be regenerated, byte for byte, from th
 maintenance keeps the first and the last line of each run of such lines and removes the ones
 between, appending to ``ledger-state/reflog-compactions.jsonl`` a record of what it removed:
 the ref, the first and last ids of the removed stretch, how many lines, the identity and time
-zone they carried, and the SHA-256 of their exact bytes. Records are chained (each names the
-SHA-256 of the one before) and every checkpoint written afterwards seals the file's digest.
+zone they carried, the SHA-256 of their exact bytes and of the reflog's first line. Records
+are chained (each names the SHA-256 of the one before) and every checkpoint written
+afterwards seals the file's digest.
 
 ``verify`` regenerates each record's lines from the commit graph and checks their digest,
 the chain, the seal of every checkpoint, and that the reflog holds either the seam (the kept
@@ -114,6 +115,12 @@ def runs(repo: pygit2.Repository, lines: list[Line | None]) -> Iterator[tuple[in
         start = end + 1
 
 
+def first_line_digest(log: bytes) -> str:
+    """SHA-256 of a reflog's first line: which life of the ref a record belongs to (a ref
+    deleted, by archiving, and made again, by a restore, starts a new reflog)."""
+    return hashlib.sha256(log[: log.find(b"\n") + 1]).hexdigest()
+
+
 def record_path(ledger: Path) -> Path:
     return ledger / STATE_DIR / RECORD_FILE
 
@@ -181,6 +188,7 @@ def compact_ref(store: LedgerStore, refname: str) -> int:
                 "ident": middle[0].ident,
                 "tz": middle[0].tz,
                 "sha256": hashlib.sha256(body).hexdigest(),
+                "head": first_line_digest(data),
             })
             drop.update(range(start + 1, end))
             removed += len(middle)

@@ -4,7 +4,8 @@ Every record must chain to the one before, every checkpoint's seal must match th
 sealed, and every record of a live session must regenerate from the commit graph: walking
 first parents from ``to`` back ``lines`` commits ends at ``from``, each step is an entry
 commit, and the lines the ledger would have written hash to the record's digest. The reflog
-must still hold the seam the compaction left (or, after a run killed midway, the lines).
+must still hold the seam the compaction left (or, after a run killed midway, the lines),
+unless the ref was deleted and made again since (its reflog's first line differs).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pygit2
 
 from ledger._snapshot import RefSnapshot
-from ledger.lifecycle.reflogs import parse_lines, plain_line, read_records
+from ledger.lifecycle.reflogs import first_line_digest, parse_lines, plain_line, read_records
 from ledger.trust.checkpoint import Checkpoint
 from ledger.trust.findings import Findings
 
@@ -76,15 +77,17 @@ def _check_record(
     ref = str(record["ref"])
     if ref not in snap.refs:
         return  # a retired session: its reflog left with it
+    try:
+        log = (ledger / "logs" / ref).read_bytes()
+    except OSError:
+        log = b""
+    if log and first_line_digest(log) != record["head"]:
+        return  # the ref was deleted (archived) and made again: another reflog
     body = _regenerate(repo, record)
     if body is None or hashlib.sha256(body).hexdigest() != record["sha256"]:
         out.problem(CODE, subject, f"{ref}: the {record['lines']} line(s) it removed are not "
                     "the plain fast-forwards the commit graph holds")
         return
-    try:
-        log = (ledger / "logs" / ref).read_bytes()
-    except OSError:
-        log = b""
     if body in log or _has_seam(log, str(record["from"]), str(record["to"])):
         return
     out.problem(CODE, subject, f"{ref}: the reflog no longer holds the lines around what "

@@ -111,3 +111,21 @@ def test_a_line_edited_by_hand_ends_a_run(ledger_path: Path, workdir: Path) -> N
     assert found and all(not (start <= 6 <= end) for start, end in found)
     LogStorage(ledger_path, quiet=True).maintenance()
     assert any(b"edited by hand" in x for x in path.read_bytes().splitlines())
+
+
+def test_archived_then_restored_session_verifies_clean(ledger_path: Path, workdir: Path) -> None:
+    import time
+
+    _write(ledger_path, workdir, "s1", 15)
+    _write(ledger_path, workdir, "s2", 5)
+    LogStorage(ledger_path, quiet=True).maintenance()
+    assert any(r["ref"] == SESSION_REF_PREFIX + "s1" for r in _records(ledger_path))
+    time.sleep(1.1)  # the sessions' last entries are now older than a zero-day limit
+    result = LogStorage(ledger_path, quiet=True, max_log_age_days=0).maintenance()
+    assert "s1" in result["sessions_archived"]
+    assert not (ledger_path / "logs" / (SESSION_REF_PREFIX + "s1")).exists()
+    assert verify_ledger(ledger_path).ok
+    LogStorage(ledger_path, quiet=True).restore_archive(result["archive"])
+    assert len(_reflog(ledger_path, "s1")) == 1  # a new life of the ref: a new reflog
+    report = verify_ledger(ledger_path)
+    assert report.ok, report.problems
