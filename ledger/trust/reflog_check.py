@@ -37,6 +37,7 @@ def check_reflog_compactions(
     data = read_records(ledger)
     lines = data.splitlines(keepends=True)
     _check_seals(lines, chain, out)
+    logs: dict[str, _Reflog] = {}
     prev: str | None = None
     for number, raw in enumerate(lines, 1):
         subject = f"reflog compaction record {number}"
@@ -45,7 +46,11 @@ def check_reflog_compactions(
             if record.get("prev") != prev:
                 out.problem(CODE, subject, "does not name the record before it: records "
                             "were removed, reordered or changed")
-            _check_record(repo, ledger, snap, record, subject, out)
+            ref = str(record["ref"])
+            if ref in snap.refs:  # else a retired session: its reflog left with it
+                if ref not in logs:
+                    logs[ref] = _Reflog(ledger / "logs" / ref)
+                _check_record(repo, logs[ref], record, subject, out)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             out.problem(CODE, subject, f"is malformed: {exc}")
         prev = hashlib.sha256(raw.rstrip(b"\n")).hexdigest()
@@ -66,29 +71,38 @@ def _check_seals(lines: list[bytes], chain: list[Checkpoint], out: Findings) -> 
                         "as it saw them")
 
 
+class _Reflog:
+    """One ref's reflog, read once: its first line's digest and its seams (consecutive
+    lines as (new id of the first, old id of the second))."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.data = path.read_bytes()
+        except OSError:
+            self.data = b""
+        self.head = first_line_digest(self.data) if self.data else None
+        lines = parse_lines(self.data)
+        self.seams = {
+            (a.new, b.old) for a, b in itertools.pairwise(lines) if a is not None and b is not None
+        }
+
+
 def _check_record(
     repo: pygit2.Repository,
-    ledger: Path,
-    snap: RefSnapshot,
+    log: _Reflog,
     record: dict[str, Any],
     subject: str,
     out: Findings,
 ) -> None:
     ref = str(record["ref"])
-    if ref not in snap.refs:
-        return  # a retired session: its reflog left with it
-    try:
-        log = (ledger / "logs" / ref).read_bytes()
-    except OSError:
-        log = b""
-    if log and first_line_digest(log) != record["head"]:
+    if log.head is not None and log.head != record["head"]:
         return  # the ref was deleted (archived) and made again: another reflog
     body = _regenerate(repo, record)
     if body is None or hashlib.sha256(body).hexdigest() != record["sha256"]:
         out.problem(CODE, subject, f"{ref}: the {record['lines']} line(s) it removed are not "
                     "the plain fast-forwards the commit graph holds")
         return
-    if body in log or _has_seam(log, str(record["from"]), str(record["to"])):
+    if (str(record["from"]), str(record["to"])) in log.seams or body in log.data:
         return
     out.problem(CODE, subject, f"{ref}: the reflog no longer holds the lines around what "
                 "was compacted")
@@ -115,11 +129,3 @@ def _regenerate(repo: pygit2.Repository, record: dict[str, Any]) -> bytes | None
     if count < 1 or cur != record["from"]:
         return None
     return b"".join(reversed(out))
-
-
-def _has_seam(log: bytes, start: str, end: str) -> bool:
-    lines = parse_lines(log)
-    for here, nxt in itertools.pairwise(lines):
-        if here is not None and nxt is not None and here.new == start and nxt.old == end:
-            return True
-    return False
