@@ -43,10 +43,10 @@ def maintenance(
     """Archive and retire idle sessions, then pack what is new and prune.
 
     Routine runs pack only new objects and roll small packs up geometrically; ``full``
-    repacks everything into one pack. Returns (and prints, unless quiet) ``compressed``
-    (loose objects packed), ``archived`` (sessions written to the bundle), ``deleted_old``
-    (session refs removed), ``archive`` (the bundle's path or None), ``full_repack``,
-    ``bytes_before``/``bytes_after``.
+    repacks everything into one pack, every delta found anew. Returns (and prints, unless
+    quiet) ``compressed`` (loose objects packed), ``archived`` (sessions written to the
+    bundle), ``deleted_old`` (session refs removed), ``archive`` (the bundle's path or
+    None), ``full_repack``, ``reflog_lines_compacted``, ``bytes_before``/``bytes_after``.
     """
     git_executable()
     storage.store.repo  # noqa: B018  (raises LedgerNotFoundError early)

@@ -81,11 +81,13 @@ class LogStorage(StorageBase):
         """Archive and retire idle sessions, then pack what is new and prune.
 
         Routine runs cost what was added: new objects go into a pack and small packs are
-        rolled up geometrically; ``full=True`` repacks everything into one pack (also done
-        by itself once retired sessions reach half the packed bytes). Returns (and prints,
-        unless quiet) ``compressed`` (loose objects packed), ``archived`` (sessions written
-        to the bundle), ``deleted_old`` (session refs removed), ``archive`` (the bundle's
-        path or None), ``full_repack``, ``bytes_before``/``bytes_after``.
+        rolled up geometrically; ``full=True`` repacks everything into one pack with every
+        delta found anew (a full repack reusing deltas is also done by itself once retired
+        sessions reach half the packed bytes). Runs of plain fast-forward reflog lines are
+        compacted into a record checkpoints seal. Returns (and prints, unless quiet)
+        ``compressed`` (loose objects packed), ``archived`` (sessions written to the
+        bundle), ``deleted_old`` (session refs removed), ``archive`` (the bundle's path or
+        None), ``full_repack``, ``reflog_lines_compacted``, ``bytes_before``/``bytes_after``.
         """
         return _maintenance.maintenance(self, dry_run, lock_timeout=lock_timeout, full=full)
 
