@@ -151,6 +151,8 @@ def _append_record(ledger: Path, record: dict[str, Any]) -> None:
     path = record_path(ledger)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as f:
+        if f.tell() != len(data):
+            f.truncate(len(data))  # a record torn by a crash: it was never acted on
         f.write(line)
         f.flush()
         os.fsync(f.fileno())

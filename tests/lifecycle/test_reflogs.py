@@ -129,3 +129,21 @@ def test_archived_then_restored_session_verifies_clean(ledger_path: Path, workdi
     assert len(_reflog(ledger_path, "s1")) == 1  # a new life of the ref: a new reflog
     report = verify_ledger(ledger_path)
     assert report.ok, report.problems
+
+
+def test_a_record_torn_by_a_crash_is_dropped_before_the_next(
+    ledger_path: Path, workdir: Path
+) -> None:
+    _write(ledger_path, workdir, "s1", 10)
+    storage = LogStorage(ledger_path, quiet=True)
+    storage.maintenance()
+    path = ledger_path / "ledger-state" / RECORD_FILE
+    whole = path.read_bytes()
+    with open(path, "ab") as f:
+        f.write(b'{"ref":"refs/heads/sessions/s1","fr')  # killed mid-append
+    _write(ledger_path, workdir, "s1", 10, start=10)
+    storage.maintenance()
+    data = path.read_bytes()
+    assert data.startswith(whole) and b'"fr{' not in data and data.endswith(b"\n")
+    report = verify_ledger(ledger_path)
+    assert report.ok, report.problems
