@@ -16,7 +16,7 @@ from ledger._names import check_path, validate_session_id
 from ledger.dates import as_datetime, floor_seconds, micros
 from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_SESSION, T_TYPE, Entry
 from ledger.errors import InvalidDateError, InvalidInputError
-from ledger.read.index import entry_file, path_bounds, search_text
+from ledger.read.index_rows import entry_file, path_bounds, search_text
 from ledger.read.repos import RepoScope, repo_scope
 from ledger.types import ChangeType, LogLevel, change_type, log_level
 

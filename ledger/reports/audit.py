@@ -23,7 +23,8 @@ from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
 from ledger.read.archived import in_period
 from ledger.read.filters import Criteria, DateLike, as_scope
-from ledger.read.index import Progress, entry_file
+from ledger.read.index import Progress
+from ledger.read.index_rows import entry_file
 from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
 from ledger.reports.audit_rows import IndexedEntry
