@@ -5,11 +5,12 @@ plus the index's build time and size.
     python bench/audit.py /tmp/ledger-50k /tmp/ledger-100k [--repeat 3]
 
 For each ledger: deletes the index, times its build (the first answer that needs it), then
-runs the audit (without fsck) and the git log line alternately ``--repeat`` times and prints
-the medians and their ratios. "Now" is the ledger's newest commit. The audit is timed twice:
-"cold" as a new process would run it (a new LogQuery, which first proves the index's seal
-over every row), and "warm" in a LogQuery that has already proven it (a long-lived reader:
-the MCP server, the dashboard).
+runs each way of asking and the git log line in turn ``--repeat`` times and prints the
+medians and their ratios to git log. "Now" is the ledger's newest commit. The audit is
+asked three ways: "cli" is ``git-ledger audit START --until END --no-fsck -o FILE`` in a
+new process (what a user runs: start-up, the index's proof, the JSON written); "cold" a new
+LogQuery in this process (which first checks the index's proof); "warm" a LogQuery that has
+answered before (a long-lived reader: the MCP server, the dashboard).
 """
 
 from __future__ import annotations
@@ -20,13 +21,26 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import LogQuery  # noqa: E402
-from ledger._layout import INDEX_FILE  # noqa: E402
+from ledger import LogQuery
+from ledger._layout import INDEX_FILE
+
+
+def timed(ways: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """The median time of each way, the ways run in turn ``repeat`` times."""
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(repeat):
+        for name, run in ways.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def measure(ledger: str, repeat: int) -> str:
@@ -40,27 +54,26 @@ def measure(ledger: str, repeat: int) -> str:
     total = q.stats()["total_entries"]
     build = time.perf_counter() - started
     size = sum(os.path.getsize(p) for p in Path(ledger).glob(INDEX_FILE + "*"))
-    git = ["git", "--git-dir", ledger, "log", "--all", f"--since=@{int(start.timestamp())}",
-           f"--until=@{int(end.timestamp())}", "--format=%H %s%n%(trailers)"]
-    cold: list[float] = []
-    warm: list[float] = []
-    theirs: list[float] = []
-    count = 0
-    for _ in range(repeat):
-        t = time.perf_counter()
-        count = LogQuery(ledger).generate_audit_report(start, end, fsck=False)["summary"][
-            "total_entries"]
-        cold.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        q.generate_audit_report(start, end, fsck=False)
-        warm.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        subprocess.run(git, capture_output=True, check=True)
-        theirs.append(time.perf_counter() - t)
-    a, w, b = statistics.median(cold), statistics.median(warm), statistics.median(theirs)
-    return (f"| {total:,} | {count:,} | {a * 1000:.0f} ms | {w * 1000:.0f} ms | "
-            f"{b * 1000:.0f} ms | {a / b:.2f} | {w / b:.2f} | {build:.1f} s | "
-            f"{size / 1e6:.1f} MB |")
+    since, until = f"@{int(start.timestamp())}", f"@{int(end.timestamp())}"
+    git = ["git", "--git-dir", ledger, "log", "--all", f"--since={since}",
+           f"--until={until}", "--format=%H %s%n%(trailers)"]
+    count = q.generate_audit_report(start, end, fsck=False)["summary"]["total_entries"]
+    with tempfile.TemporaryDirectory() as out:
+        cli = [sys.executable, "-m", "ledger", "--ledger", ledger, "audit", since, "--until",
+               until, "--no-fsck", "-o", str(Path(out, "audit.json"))]
+        # As installed: Python caches the compiled modules (a pip install writes them).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run(cli, check=True, env=env, capture_output=True)  # writes the cache
+        t = timed({
+            "cli": lambda: subprocess.run(cli, check=True, env=env, capture_output=True),
+            "cold": lambda: LogQuery(ledger).generate_audit_report(start, end, fsck=False),
+            "warm": lambda: q.generate_audit_report(start, end, fsck=False),
+            "git": lambda: subprocess.run(git, capture_output=True, check=True),
+        }, repeat)
+    g = t["git"]
+    return (f"| {total:,} | {count:,} | {t['cli'] * 1000:.0f} ms | {t['cold'] * 1000:.0f} ms | "
+            f"{t['warm'] * 1000:.0f} ms | {g * 1000:.0f} ms | {t['cli'] / g:.2f} | "
+            f"{t['cold'] / g:.2f} | {t['warm'] / g:.2f} | {build:.1f} s | {size / 1e6:.1f} MB |")
 
 
 def main() -> None:
@@ -68,9 +81,10 @@ def main() -> None:
     parser.add_argument("ledgers", nargs="+")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print("| entries | in the 30 days | audit, cold | audit, warm | git log --all --since "
-          "| cold / git log | warm / git log | index build | index size |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| entries | in the 30 days | audit, cli | audit, cold | audit, warm "
+          "| git log --all --since | cli / git log | cold / git log | warm / git log "
+          "| index build | index size |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for ledger in args.ledgers:
         print(measure(ledger, args.repeat), flush=True)
 

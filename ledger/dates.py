@@ -67,7 +67,8 @@ def _day(day: dt.date, end: bool) -> dt.datetime:
 
 
 def parse_date(text: str, *, end: bool = False, now: dt.datetime | None = None) -> dt.datetime:
-    """Parse ``YYYY-MM-DD``, an ISO 8601 time, ``now``, or an age.
+    """Parse ``YYYY-MM-DD``, an ISO 8601 time, ``@<seconds since the epoch>``, ``now``, or
+    an age.
 
     Ages are short (``30m``, ``2h``, ``7d``, ``2w``) or git's (``2 weeks ago``,
     ``3.days.ago``, ``yesterday``, ``today``). A bare day is local midnight, or with ``end``
@@ -79,6 +80,8 @@ def parse_date(text: str, *, end: bool = False, now: dt.datetime | None = None) 
     lowered = raw.lower()
     if lowered == "now":
         return current
+    if re.fullmatch(r"@\d{1,12}", raw):  # git's raw form: seconds since the epoch
+        return EPOCH + dt.timedelta(seconds=int(raw[1:]))
     if lowered in ("today", "yesterday"):
         local = current.astimezone().date()
         return _day(local - dt.timedelta(days=1 if lowered == "yesterday" else 0), end)

@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ledger._background import start_worker
 from ledger._fs import flock
 from ledger._layout import SPOOL_DIR, SPOOL_FAILED_DIR
 from ledger.capture.events import record_event
-from ledger.capture.spool import has_pending, list_events, note_failure, parse_event, set_aside
+from ledger.capture.spool import list_events, note_failure, parse_event, set_aside
 from ledger.errors import (
     ConcurrentUpdateError,
     HookEventError,
@@ -29,7 +28,6 @@ from ledger.errors import (
     LockTimeoutError,
     StorageError,
 )
-from ledger.location import resolve_ledger_dir
 
 LOCK_NAME = ".drain.lock"
 PID_NAME = ".drainer.pid"
@@ -232,20 +230,3 @@ def detach() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(DRAINER_NICE)  # background work yields the CPU to the user's git commands
-
-
-def start_if_pending(explicit: str | os.PathLike[str] | None = None) -> None:
-    """Start a background drainer when the ledger's spool holds leftover events.
-
-    Called by every ``git ledger`` command, so events a hook queued are recorded even if
-    their own drainer was killed. Never raises.
-    """
-    with contextlib.suppress(Exception):
-        ledger = resolve_ledger_dir(explicit)
-        if has_pending(ledger / SPOOL_DIR):
-            start_drainer(ledger)
-
-
-def start_drainer(ledger_dir: Path) -> None:
-    """Start a detached drainer for the ledger's spool (leftovers of earlier hooks)."""
-    start_worker("drain", str(ledger_dir))

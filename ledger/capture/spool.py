@@ -13,8 +13,10 @@ import os
 import time
 from pathlib import Path
 
-from ledger._layout import SPOOL_FAILED_DIR
+from ledger._background import start_worker
+from ledger._layout import SPOOL_DIR, SPOOL_FAILED_DIR
 from ledger.errors import HookEventError
+from ledger.location import resolve_ledger_dir
 from ledger.trust.redact.logline import append_line
 
 EVENT_MAGIC = "git-ledger-event 1"
@@ -159,3 +161,20 @@ def read_failures(log: Path, limit: int) -> tuple[int, list[str]]:
         return 0, []
     lines = [line for line in lines if line.strip()]
     return len(lines), lines[-limit:]
+
+
+def start_if_pending(explicit: str | os.PathLike[str] | None = None) -> None:
+    """Start a background drainer when the ledger's spool holds leftover events.
+
+    Called by every ``git ledger`` command, so events a hook queued are recorded even if
+    their own drainer was killed. Never raises.
+    """
+    with contextlib.suppress(Exception):
+        ledger = resolve_ledger_dir(explicit)
+        if has_pending(ledger / SPOOL_DIR):
+            start_drainer(ledger)
+
+
+def start_drainer(ledger_dir: Path) -> None:
+    """Start a detached drainer for the ledger's spool (leftovers of earlier hooks)."""
+    start_worker("drain", str(ledger_dir))

@@ -6,31 +6,30 @@ the result. Commands live in ``ledger/cli/<area>.py``, each with a ``register(gr
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import MutableMapping
 from typing import Any, NoReturn
 
 import click
 
 from ledger import __version__
-from ledger.capture import drain
-from ledger.cli import (
-    agents,
-    completion,
-    demo,
-    hooks,
-    importing,
-    metrics,
-    read,
-    reports,
-    setup,
-    storage,
-    sync,
-    trust,
-    undo,
-    why,
-    write,
-)
+from ledger.capture.spool import start_if_pending
 from ledger.errors import InputError, LedgerError, NotFoundError
+
+COMMANDS: dict[str, str] = {
+    "log": "write", "run": "write", "demo": "demo",
+    "file-history": "read", "recent": "read", "search": "read", "session": "read",
+    "sessions": "read", "show": "read",
+    "audit": "reports", "patterns": "reports", "stats": "reports",
+    "import": "importing", "archive": "storage", "export": "storage", "maintenance": "storage",
+    "metrics": "metrics", "hooks": "hooks", "agent": "agents",
+    "checkpoint": "trust", "verify": "trust", "pull": "sync", "push": "sync", "remote": "sync",
+    "restore": "undo", "revert": "undo", "completion": "completion", "why": "why",
+    "enable": "setup", "status": "setup",
+}
+"""Each command and the module of ``ledger/cli`` that registers it: a command's module is
+imported when the command runs, so one command does not pay for importing all the others."""
 
 EPILOG = """\b
 Examples:
@@ -49,6 +48,14 @@ class LedgerGroup(click.Group):
     nothing there (no ledger yet, unknown entry id or session), 3 for any other failure
     (storage, locks).
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            _register(self, COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
 
     def make_context(
         self,
@@ -73,6 +80,22 @@ class LedgerGroup(click.Group):
             sys.exit(0)
         except click.UsageError as exc:  # an unknown command, a bad option or argument
             usage_error(exc)
+
+
+_LOADED: set[str] = set()
+
+
+def _register(group: click.Group, module: str) -> None:
+    if module not in _LOADED:
+        _LOADED.add(module)
+        importlib.import_module(f"ledger.cli.{module}").register(group)
+
+
+def load_commands() -> MutableMapping[str, click.Command]:
+    """Every command, registered (for help pages, docs checks and completion walks)."""
+    for module in sorted(set(COMMANDS.values())):
+        _register(main, module)
+    return main.commands
 
 
 def usage_error(exc: click.UsageError) -> NoReturn:
@@ -131,11 +154,4 @@ def main(ctx: click.Context, ledger_dir: str | None, no_pager: bool) -> None:
     """
     ctx.obj = {"ledger_dir": ledger_dir, "no_pager": no_pager}
     if ctx.invoked_subcommand != "hooks":
-        drain.start_if_pending(ledger_dir)  # events a git hook queued and nobody recorded
-
-
-for _module in (
-    write, demo, read, reports, importing, storage, metrics, hooks, agents, trust, sync, undo,
-    completion, why, setup,
-):
-    _module.register(main)
+        start_if_pending(ledger_dir)  # events a git hook queued and nobody recorded

@@ -1,9 +1,11 @@
 """The audit's figures computed by SQLite over the query index.
 
-Counts, per-agent, per-session and per-file rows are ``GROUP BY`` queries; Python only
-builds the rows the report lists one by one (commands, API calls, drift, undos) from the
-index, and reads in full from git only the entries the report shows in full (errors,
-deployments, configuration changes). The result equals ``audit.audit_data`` over the same
+Counts, per-agent, per-session and per-file rows are ``GROUP BY`` queries; the commands and
+API calls the report lists are built by SQLite as JSON objects (their fields copied from the
+index's JSON as they are, times formatted as ``isoformat`` would) and parsed with one
+``json.loads``; Python builds only the few rows it lists one by one (errors, deployments,
+configuration changes, drift, undos), from entries the index keeps whole, reading from git
+only an entry the index could not keep. The result equals ``audit.audit_data`` over the same
 entries.
 """
 
@@ -27,15 +29,42 @@ _TABLE = "temp.audit_period"
 _ERR = "level IN ('error', 'critical')"
 _FILES = "type IN (" + ",".join(f"'{t.value}'" for t in sorted(FILE_CHANGE_TYPES)) + ")"
 _IN_FULL = (ChangeType.DEPLOYMENT.value, ChangeType.CONFIG_CHANGE.value)
-_LISTED = (
-    f"{_ERR} OR drift OR extra IS NOT NULL OR type IN "
-    f"('{_IN_FULL[0]}', '{_IN_FULL[1]}', '{ChangeType.SYSTEM_COMMAND.value}', "
-    f"'{ChangeType.API_CALL.value}')"
+_ONE_BY_ONE = (
+    f"{_ERR} OR drift OR type IN ('{_IN_FULL[0]}', '{_IN_FULL[1]}') "
+    "OR instr(extra, '\"undo_kind\":') > 0"
 )
 
 
 def _stamp(ts: int) -> str:
     return from_micros(ts).isoformat()
+
+
+def _stamp_sql(column: str) -> str:
+    """SQL for ``from_micros(column).isoformat()``, exactly (before 1970 too)."""
+    us = f"(({column}) % 1000000 + 1000000) % 1000000"
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', (({column}) - ({us})) / 1000000, 'unixepoch') || "
+        f"CASE WHEN {us} THEN printf('.%06d', {us}) ELSE '' END || '+00:00'"
+    )
+
+
+def _brief_sql() -> str:
+    return (f"'id', id, 'timestamp', {_stamp_sql('ts')}, 'session_id', s, "
+            "'agent_id', agent")
+
+
+# The rows of the commands and API-call sections, built by SQLite as JSON objects (the
+# fields copied from the index's JSON as they are) and parsed by one json.loads.
+_LISTS = {
+    "commands": (ChangeType.SYSTEM_COMMAND.value,
+                 "'command', json(COALESCE(extra -> '$.command', '\"\"')), "
+                 "'exit_code', extra -> '$.exit_code', "
+                 "'duration_seconds', extra -> '$.duration_seconds'"),
+    "api_calls": (ChangeType.API_CALL.value,
+                  "'method', extra -> '$.method', 'endpoint', extra -> '$.endpoint', "
+                  "'status_code', extra -> '$.status_code', "
+                  "'duration_seconds', extra -> '$.duration_seconds'"),
+}
 
 
 def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
@@ -47,26 +76,36 @@ def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
     with query.index.session(query.progress) as conn:
         if conn is None:
             return None
-        # Each commit once (two copies of a session share commits): its first row.
         conn.execute(f"DROP TABLE IF EXISTS {_TABLE}")
+        # Rows in (time, index row) order, so a row's rowid here orders it as the report does.
         conn.execute(
-            f"CREATE TABLE {_TABLE} AS SELECT MIN(rowid) AS r, id, session_id AS s, ts, type, "
+            f"CREATE TABLE {_TABLE} AS SELECT rowid AS r, id, session_id AS s, ts, type, "
             "level, agent, COALESCE(NULLIF(file, ''), file_path) AS f, drift, extra, "
             "CASE WHEN repo_remote <> '' THEN repo_remote ELSE repo_root END AS repo "
-            "FROM entries"
-            + query.scope_sql(where) + " GROUP BY id",
+            "FROM entries" + query.scope_sql(where) + " ORDER BY ts, rowid",
             args,
         )
+        _drop_copies(conn)
         try:
             return _sections(query, conn)
         finally:
             conn.execute(f"DROP TABLE IF EXISTS {_TABLE}")
 
 
+def _drop_copies(conn: sqlite3.Connection) -> None:
+    """Each commit once (two copies of a session share commits): its first row. Copies
+    have the same time, so only rows sharing a time are compared."""
+    shared = f"SELECT ts FROM {_TABLE} GROUP BY ts HAVING COUNT(*) > 1"
+    conn.execute(
+        f"DELETE FROM {_TABLE} WHERE ts IN ({shared}) AND rowid NOT IN "
+        f"(SELECT MIN(rowid) FROM {_TABLE} WHERE ts IN ({shared}) GROUP BY id)"
+    )
+
+
 def _sections(query: LogQuery, conn: sqlite3.Connection) -> dict[str, Any]:
     total = conn.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()[0]
     by_type = dict(conn.execute(
-        f"SELECT type, COUNT(*) AS n FROM {_TABLE} GROUP BY type ORDER BY n DESC, MIN(ts)"
+        f"SELECT type, COUNT(*) AS n FROM {_TABLE} GROUP BY type ORDER BY n DESC, MIN(rowid)"
     ).fetchall())
     levels = dict(conn.execute(f"SELECT level, COUNT(*) FROM {_TABLE} GROUP BY level"))
     by_level = {lv.value: levels[lv.value] for lv in LogLevel if levels.get(lv.value)}
@@ -83,32 +122,29 @@ def _sections(query: LogQuery, conn: sqlite3.Connection) -> dict[str, Any]:
 
 def _agents(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        f"SELECT agent, COUNT(*) AS n, COUNT(DISTINCT s), SUM({_ERR}), MIN(ts), MAX(ts) "
+        f"SELECT agent, COUNT(*) AS n, COUNT(DISTINCT s), SUM({_ERR}), "
+        f"{_stamp_sql('MIN(ts)')}, {_stamp_sql('MAX(ts)')} "
         f"FROM {_TABLE} GROUP BY agent ORDER BY n DESC, agent"
     )
     return [
         {"agent_id": agent, "entries": n, "sessions": sessions, "errors": errors,
-         "first_timestamp": _stamp(first), "last_timestamp": _stamp(last)}
+         "first_timestamp": first, "last_timestamp": last}
         for agent, n, sessions, errors, first, last in rows
     ]
 
 
 def _sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    # The session's agent is that of its first entry.
-    firsts = {
-        s: (agent, ts, r) for s, agent, ts, r in conn.execute(
-            "SELECT s, agent, ts, r FROM (SELECT s, agent, ts, r, ROW_NUMBER() OVER "
-            f"(PARTITION BY s ORDER BY ts, r) AS k FROM {_TABLE}) WHERE k = 1"
-        )
-    }
+    # The session's agent is that of its first entry; sessions in the order they began.
     rows = conn.execute(
-        f"SELECT s, COUNT(*), SUM({_ERR}), MAX(ts) FROM {_TABLE} GROUP BY s"
-    ).fetchall()
-    rows.sort(key=lambda row: firsts[row[0]][1:])
+        f"SELECT g.s, t.agent, g.n, g.e, {_stamp_sql('t.ts')}, {_stamp_sql('g.last')} "
+        f"FROM (SELECT s, MIN(rowid) AS first, COUNT(*) AS n, SUM({_ERR}) AS e, "
+        f"MAX(ts) AS last FROM {_TABLE} GROUP BY s) AS g "
+        f"JOIN {_TABLE} AS t ON t.rowid = g.first ORDER BY g.first"
+    )
     return [
-        {"session_id": s, "agent_id": firsts[s][0], "entries": n, "errors": errors,
-         "first_timestamp": _stamp(firsts[s][1]), "last_timestamp": _stamp(last)}
-        for s, n, errors, last in rows
+        {"session_id": s, "agent_id": agent, "entries": n, "errors": errors,
+         "first_timestamp": first, "last_timestamp": last}
+        for s, agent, n, errors, first, last in rows
     ]
 
 
@@ -117,7 +153,7 @@ def _files(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     files: dict[tuple[str, str], dict[str, Any]] = {}
     for repo, name, ctype, n, first, last in conn.execute(
         f"SELECT repo, f, type, COUNT(*), MIN(ts), MAX(ts) FROM {_TABLE} "
-        f"WHERE f IS NOT NULL AND {_FILES} GROUP BY repo, f, type ORDER BY repo, f, MIN(ts)"
+        f"WHERE f IS NOT NULL AND {_FILES} GROUP BY repo, f, type ORDER BY repo, f, MIN(rowid)"
     ):
         row = files.get((repo or "", name))
         if row is None:
@@ -149,30 +185,25 @@ def _events(query: LogQuery, conn: sqlite3.Connection) -> dict[str, list[dict[st
         "errors": [], "commands": [], "api_calls": [], "deployments": [],
         "config_changes": [], "drift": [], "undos": [],
     }
-    command, api = ChangeType.SYSTEM_COMMAND.value, ChangeType.API_CALL.value
+    for section, (ctype, fields) in _LISTS.items():
+        rows = conn.execute(
+            f"SELECT json_object({_brief_sql()}, {fields}) FROM {_TABLE} "
+            "WHERE type = ? ORDER BY rowid", (ctype,)
+        )
+        out[section] = json.loads("[" + ",".join(row[0] for row in rows) + "]")
     rows = conn.execute(
-        f"SELECT id, ts, s, agent, type, level IN ('error', 'critical'), f, drift, extra "
-        f"FROM {_TABLE} WHERE {_LISTED} ORDER BY ts, r"
+        f"SELECT id, {_stamp_sql('ts')}, s, agent, type, {_ERR}, f, drift, extra "
+        f"FROM {_TABLE} WHERE {_ONE_BY_ONE} ORDER BY rowid"
     )
-    for entry_id, ts, session, agent, ctype, error, file, drift, extra in rows:
-        brief = {"id": entry_id, "timestamp": _stamp(ts), "session_id": session,
-                 "agent_id": agent}
+    for entry_id, stamp, session, agent, ctype, error, file, drift, extra in rows:
+        brief = {"id": entry_id, "timestamp": stamp, "session_id": session, "agent_id": agent}
         meta: dict[str, Any] = json.loads(extra) if extra else {}
         full: dict[str, Any] = {}
         if error or ctype in _IN_FULL:
             full = meta.get("entry") or _in_full(query, entry_id)
         if error:
             out["errors"].append(full)
-        if ctype == command:
-            out["commands"].append({**brief, "command": meta.get("command", ""),
-                                    "exit_code": meta.get("exit_code"),
-                                    "duration_seconds": meta.get("duration_seconds")})
-        elif ctype == api:
-            out["api_calls"].append({**brief, "method": meta.get("method"),
-                                     "endpoint": meta.get("endpoint"),
-                                     "status_code": meta.get("status_code"),
-                                     "duration_seconds": meta.get("duration_seconds")})
-        elif ctype in _IN_FULL:
+        if ctype in _IN_FULL:
             key = "deployments" if ctype == _IN_FULL[0] else "config_changes"
             out[key].append(dict(full) if error else full)
         if drift:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.cli.main import main
+from ledger.cli.main import load_commands, main
 from tests.conftest import fsck_clean, git, run_cli
+
+load_commands()  # commands register when first used; these tests walk them all
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

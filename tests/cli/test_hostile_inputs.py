@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 
 from ledger import ChangeLogger, LogQuery
 from ledger._names import MAX_PATH_DEPTH
-from ledger.cli.main import main
+from ledger.cli.main import load_commands, main
 from ledger.errors import InvalidMetadataError, InvalidPathError
 from tests.conftest import fsck_clean, git, run_cli
+
+load_commands()  # commands register when first used; these tests walk them all
 
 HUGE = 10**5000
 

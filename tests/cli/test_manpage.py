@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 import pytest
 
-from ledger.cli.main import main
+from ledger.cli.main import load_commands, main
+
+load_commands()  # commands register when first used; these tests walk them all
 
 MANPAGE = Path(__file__).resolve().parents[2] / "docs" / "git-ledger.1"
 

@@ -100,6 +100,13 @@ def test_since_and_until_read_gits_date_forms(ledger: Path):
     assert parse_date("3.days.ago", now=now) == now - dt.timedelta(days=3)
     assert parse_date("an hour ago", now=now) == now - dt.timedelta(hours=1)
     assert parse_date("yesterday", now=now) < parse_date("today", now=now) <= now
+    assert parse_date("@1764000000") == dt.datetime.fromtimestamp(1764000000, dt.UTC)
+    # git's raw form selects what git itself selects with it
+    raw = f"@{int((dt.datetime.now(dt.UTC) - dt.timedelta(weeks=1)).timestamp())}"
+    ours = {r["id"] for r in json.loads(cli(ledger, "search", "--since", raw, "--json",
+                                            "--full").stdout)}
+    theirs = set(git(ledger, "log", "--all", f"--since={raw}", "--format=%H").split())
+    assert ours and ours <= theirs
     week = cli(ledger, "search", "--since", "1 week ago", "--json")
     assert len(json.loads(week.stdout)) == 3
     old = cli(ledger, "search", "--until", "1 week ago", "--json")

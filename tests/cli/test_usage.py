@@ -13,10 +13,12 @@ import click
 import pytest
 
 from ledger import ChangeLogger
-from ledger.cli.main import main
+from ledger.cli.main import load_commands, main
 from ledger.errors import InvalidInputError
 from ledger.metrics import LogMetrics
 from tests.conftest import fsck_clean, git, run_cli
+
+load_commands()  # commands register when first used; these tests walk them all
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -212,3 +214,31 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(small_ledger: Path) -
                            text=True, env=plain_env, check=False)
     assert piped.returncode == 0 and "verify: clean" in piped.stdout
     assert "\x1b[" not in piped.stdout
+
+
+def test_the_command_map_names_what_each_module_registers() -> None:
+    """``COMMANDS`` (which module to import for a command) matches what the modules
+    register, so no command is missing from help or runs from the wrong module."""
+    import importlib
+
+    from ledger.cli.main import COMMANDS
+
+    found: dict[str, str] = {}
+    for module in sorted(set(COMMANDS.values())):
+        group = click.Group()
+        importlib.import_module(f"ledger.cli.{module}").register(group)
+        found.update(dict.fromkeys(group.commands, module))
+    assert found == COMMANDS
+    listed = run_cli("--help").stdout
+    assert all(f"  {name} " in listed for name in COMMANDS)
+
+
+def test_one_command_imports_only_its_own_module() -> None:
+    code = ("import sys; from ledger.cli.main import main\n"
+            "try:\n    main(['stats', '-h'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('ledger.cli.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = set(out.splitlines()[-1].strip("[]").replace("'", "").split(", "))
+    assert "ledger.cli.reports" in loaded
+    assert not loaded & {"ledger.cli.agents", "ledger.cli.hooks", "ledger.cli.sync"}
