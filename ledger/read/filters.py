@@ -24,8 +24,11 @@ DateLike = dt.datetime | dt.date | str | None
 
 
 def normalize_path(path: str | os.PathLike[str]) -> str:
-    """A file path to match, without leading ``./`` or trailing ``/``; refuses an empty one."""
-    text = os.fspath(path).strip()
+    """A file path to match, without leading ``./`` or trailing ``/``; refuses an empty one.
+
+    Nothing else changes: a name may begin or end with spaces, as a recorded one may.
+    """
+    text = os.fspath(path)
     while text.startswith("./"):
         text = text[2:]
     if not text:
