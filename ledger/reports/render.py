@@ -16,6 +16,7 @@ from ledger.reports.html import render_audit_html
 from ledger.reports.markdown import audit_markdown
 
 AUDIT_FORMATS = ("json", "markdown", "html")
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False)
 
 
 def audit_json(report: Mapping[str, Any]) -> str:
@@ -31,8 +32,8 @@ def audit_json(report: Mapping[str, Any]) -> str:
     for key, value in report.items():
         name = json.dumps(key, ensure_ascii=False)
         if isinstance(value, list) and value:
-            items = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
-            parts.append(f"  {name}: [\n{items}\n  ]")
+            items = ",\n    ".join(map(_ONE_LINE.encode, value))
+            parts.append(f"  {name}: [\n    {items}\n  ]")
         else:  # JSON strings hold no raw newline: re-indenting by lines is exact
             text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
             parts.append(f"  {name}: {text}")
