@@ -226,12 +226,14 @@ def open_archives(store: LedgerStore, live: dict[str, bytes]) -> Archives:
         return found
     readable = _open_bundles(store, books, found)
     repo = store.repo
+    copies: dict[str, list[tuple[int, ArchivedSession]]] = {}
     for rank, name in enumerate(readable):
         for item in books[name]:
-            if _superseded(repo, item, live, [
-                (r, s) for r, n in enumerate(readable) for s in books[n]
-                if s.session == item.session and s is not item
-            ], rank):
+            copies.setdefault(item.session, []).append((rank, item))
+    for rank, name in enumerate(readable):
+        for item in books[name]:
+            others = [(r, s) for r, s in copies[item.session] if s is not item]
+            if _superseded(repo, item, live, others, rank):
                 continue
             key = item.session if item.session not in live else f"{item.session}@{name}"
             found.sessions[key] = item

@@ -9,7 +9,7 @@ import difflib
 from collections.abc import Iterable
 
 from ledger.entry import Entry
-from ledger.read.index import entry_file
+from ledger.read.index_rows import entry_file
 from ledger.types import ChangeType
 
 NO_NEWLINE = "\\ No newline at end of file\n"

@@ -16,7 +16,7 @@ from ledger._names import check_path, validate_session_id
 from ledger.dates import as_datetime, floor_seconds, micros
 from ledger.entry import T_AGENT, T_FILE, T_LEVEL, T_SESSION, T_TYPE, Entry
 from ledger.errors import InvalidDateError, InvalidInputError
-from ledger.read.index import entry_file, path_bounds, search_text
+from ledger.read.index_rows import entry_file, path_bounds, search_text
 from ledger.read.repos import RepoScope, repo_scope
 from ledger.types import ChangeType, LogLevel, change_type, log_level
 
@@ -24,8 +24,11 @@ DateLike = dt.datetime | dt.date | str | None
 
 
 def normalize_path(path: str | os.PathLike[str]) -> str:
-    """A file path to match, without leading ``./`` or trailing ``/``; refuses an empty one."""
-    text = os.fspath(path).strip()
+    """A file path to match, without leading ``./`` or trailing ``/``; refuses an empty one.
+
+    Nothing else changes: a name may begin or end with spaces, as a recorded one may.
+    """
+    text = os.fspath(path)
     while text.startswith("./"):
         text = text[2:]
     if not text:

@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
-from ledger._graph import entry_blob, first_parents, is_observation
+from ledger._graph import first_parents, is_observation
 from ledger._layout import INDEX_FILE
-from ledger._names import from_tree_path
 from ledger._state import index_key
 from ledger._store import LedgerStore
-from ledger.dates import micros
-from ledger.entry import Entry, parse_timestamp
-from ledger.errors import InvalidInputError
+from ledger.read.index_rows import ROW_MARKS, entry_row
 from ledger.read.index_seal import check_seal, session_sums, tip_mac, write_seal
 from ledger.read.index_stamp import is_stamped, write_stamp
-from ledger.read.repos import entry_repo
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,56 +57,28 @@ CREATE TABLE IF NOT EXISTS entries(
     repo_root TEXT,
     repo_remote TEXT
 );
-CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);
-CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts);
-CREATE INDEX IF NOT EXISTS entries_file ON entries(file);
-CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path);
-CREATE INDEX IF NOT EXISTS entries_repo_root ON entries(repo_root);
 """
+# Built after the rows on a first build (dense, and faster than keeping them up to date
+# while inserting). Most entries name no file and no repository: those are left out of the
+# indexes that look them up (``x = ?`` and ranges imply ``x IS NOT NULL``, so SQLite
+# still uses them).
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts)",
+    "CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts)",
+    "CREATE INDEX IF NOT EXISTS entries_file ON entries(file) WHERE file IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path) "
+    "WHERE file_path IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS entries_repo_root ON entries(repo_root) "
+    "WHERE repo_root IS NOT NULL",
+)
+# Dropped during a first build; entries_session stays (each session's sums read it).
+_AFTER_ROWS = tuple(sql.split()[5] for sql in _INDEXES if "entries_session" not in sql)
 
 Progress = Callable[[int, int], None]
 Sources = Callable[[], dict[str, tuple[bytes, bool]]]
 """What the index covers: each key's tip and whether it is an archived copy."""
 LIVE_SQL = "session IN (SELECT session FROM sessions WHERE archived = 0)"
 """Restricts a query on ``entries`` to live sessions."""
-
-
-def _values(value: Any, out: list[str]) -> None:
-    if isinstance(value, Mapping):
-        for item in value.values():
-            _values(item, out)
-    elif isinstance(value, list):
-        for item in value:
-            _values(item, out)
-    elif isinstance(value, str):
-        out.append(value)
-    elif value is not None:
-        out.append(json.dumps(value))
-
-
-def search_text(entry: Entry) -> str:
-    """What full-text search looks at, lower-cased: the description and every metadata value
-    (command, output, decision, reasoning, endpoint and the rest)."""
-    parts = [entry.description]
-    _values(entry.metadata, parts)
-    return "\n".join(parts).lower()
-
-
-def entry_file(entry: Entry) -> str | None:
-    """The entry's path in workspace-relative form (from its tree path), if it has one."""
-    if entry.tree_path:
-        try:
-            return from_tree_path(entry.tree_path)
-        except (InvalidInputError, ValueError):
-            return None
-    return None
-
-
-def path_bounds(path: str) -> tuple[str, str, str]:
-    """For a path query: (exact value, folder prefix, end of the folder's range)."""
-    exact = path.rstrip("/") if path != "/" else path
-    prefix = exact if exact.endswith("/") else exact + "/"
-    return exact, prefix, prefix[:-1] + chr(ord("/") + 1)
 
 
 class QueryIndex:
@@ -257,6 +224,8 @@ class QueryIndex:
                     conn.execute(
                         "INSERT OR IGNORE INTO meta VALUES('version', ?)", (SCHEMA_VERSION,)
                     )
+                    for sql in _INDEXES:
+                        conn.execute(sql)
                 elif row[0] != SCHEMA_VERSION:
                     raise sqlite3.DatabaseError("index from another version")
                 return conn
@@ -292,12 +261,16 @@ class QueryIndex:
                 conn.execute("DELETE FROM sessions WHERE session=?", (key,))
             repo = self.store.repo
             changed = [(k, t) for k, t in tips.items() if known.get(k) != t]
+            first = not known
+            if first:
+                for name in _AFTER_ROWS:
+                    conn.execute(f"DROP INDEX IF EXISTS {name}")
             for done, (key, (tip, archived)) in enumerate(changed, 1):
                 old = known[key][0] if key in known else None
                 new_rows, reached = self._rows(repo, key, tip, old)
                 if old is not None and not reached:
                     conn.execute("DELETE FROM entries WHERE session=?", (key,))
-                conn.executemany(f"INSERT INTO entries VALUES({_MARKS})", new_rows)
+                conn.executemany(f"INSERT INTO entries VALUES({ROW_MARKS})", new_rows)
                 count, digest = session_sums(conn, key)
                 conn.execute(
                     "INSERT OR REPLACE INTO sessions VALUES(?, ?, ?, ?, ?)",
@@ -305,6 +278,9 @@ class QueryIndex:
                 )
                 if progress is not None:
                     progress(done, len(changed))
+            if first:
+                for sql in _INDEXES:
+                    conn.execute(sql)
             self._trusted = write_seal(conn, self.key)
             conn.execute("COMMIT")
         except BaseException:
@@ -321,92 +297,7 @@ class QueryIndex:
             if stop is not None and str(commit.id) == stop:
                 return rows, True
             if not is_observation(commit):
-                row = _row(commit, session)
+                row = entry_row(commit, session)
                 if row is not None:
                     rows.append(row)
         return rows, False
-
-
-_MARKS = ",".join("?" * 14)
-_COMMAND = "system_command"
-_API = "api_call"
-
-
-_IN_FULL_TYPES = frozenset({"deployment", "config_change"})
-_ERROR_LEVELS = frozenset({"error", "critical"})
-
-
-def _extra(
-    ctype: str, meta: Mapping[str, Any], description: str, full: Mapping[str, Any] | None = None
-) -> str | None:
-    """What the audit lists of a command or an API call, kept so that it need not read it;
-    ``full``: the whole entry, for the entries the audit shows in full."""
-    row: dict[str, Any]
-    if ctype == _COMMAND:
-        row = {"command": meta.get("command", description), "exit_code": meta.get("exit_code"),
-               "duration_seconds": meta.get("duration_seconds")}
-    elif ctype == _API:
-        row = {"method": meta.get("method"), "endpoint": meta.get("endpoint"),
-               "status_code": meta.get("status_code"),
-               "duration_seconds": meta.get("duration_seconds")}
-    else:
-        row = {}
-    if meta.get("undo_kind"):  # restore and revert writes: the audit's timeline lists them
-        row.update(undo_kind=meta.get("undo_kind"), undo_of=meta.get("undo_of"),
-                   description=description)
-    if full is not None:
-        row["entry"] = full
-    if not row:
-        return None
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-
-
-def _in_full(
-    commit: pygit2.Commit, raw: bytes, ctype: str, level: str
-) -> dict[str, Any] | None:
-    """The entry as the audit shows it in full (errors, deployments, configuration changes)."""
-    if ctype not in _IN_FULL_TYPES and level not in _ERROR_LEVELS:
-        return None
-    try:
-        return Entry.from_json(str(commit.id), bytes(raw)).to_dict()
-    except ValueError:
-        return None  # the audit reads it from git and says what is wrong
-
-
-def _row(commit: pygit2.Commit, session: str) -> tuple[Any, ...] | None:
-    """The index row of an entry commit, straight from its entry.json (None if it has none).
-
-    Reads the JSON without building an Entry: the same fields, for a fraction of the cost.
-    """
-    blob = entry_blob(commit)
-    if blob is None:
-        return None
-    try:
-        data = json.loads(blob.data)
-        meta = data.get("metadata") or {}
-        parts = [data["description"]]
-        _values(meta, parts)
-        tree_path = data.get("tree_path")
-        file = None
-        if tree_path:
-            with contextlib.suppress(InvalidInputError, ValueError):
-                file = from_tree_path(tree_path)
-        ctype = str(data["change_type"])
-        return (
-            str(commit.id),
-            session,
-            micros(parse_timestamp(data["timestamp"])),
-            ctype,
-            str(data["level"]).lower(),
-            str(data["agent_id"]),
-            file,
-            data.get("file_path"),
-            "\n".join(parts).lower(),
-            str(data["session_id"]),
-            int(bool(data.get("drift", False))),
-            _extra(ctype, meta if isinstance(meta, Mapping) else {}, data["description"],
-                   _in_full(commit, blob.data, ctype, str(data["level"]).lower())),
-            *entry_repo(meta),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None

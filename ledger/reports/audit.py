@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,11 +22,13 @@ from ledger.entry import Entry
 from ledger.errors import InvalidInputError, StorageError
 from ledger.read.archived import in_period
 from ledger.read.filters import Criteria, DateLike, as_scope
-from ledger.read.index import Progress, entry_file
+from ledger.read.index import Progress
+from ledger.read.index_rows import entry_file
 from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
 from ledger.reports.audit_rows import IndexedEntry
 from ledger.reports.audit_sql import indexed_audit
+from ledger.reports.jsontext import audit_json
 from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
@@ -81,7 +82,7 @@ def generate_audit_report(
         text = (
             audit_markdown(report)
             if format == "markdown"
-            else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+            else audit_json(report)
         )
         write_output(output_file, text)
     return report

@@ -94,8 +94,10 @@ def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
 
 def _drop_copies(conn: sqlite3.Connection) -> None:
     """Each commit once (two copies of a session share commits): its first row. Copies
-    have the same time, so only rows sharing a time are compared."""
-    shared = f"SELECT ts FROM {_TABLE} GROUP BY ts HAVING COUNT(*) > 1"
+    have the same time, so only rows sharing a time are compared; rows are in time order,
+    so those are neighbours."""
+    shared = (f"SELECT DISTINCT a.ts FROM {_TABLE} AS a JOIN {_TABLE} AS b "
+              "ON b.rowid = a.rowid + 1 WHERE a.ts = b.ts")
     conn.execute(
         f"DELETE FROM {_TABLE} WHERE ts IN ({shared}) AND rowid NOT IN "
         f"(SELECT MIN(rowid) FROM {_TABLE} WHERE ts IN ({shared}) GROUP BY id)"

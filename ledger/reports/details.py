@@ -14,6 +14,7 @@ from typing import Any
 
 from ledger.lifecycle.storage import LogStorage
 from ledger.read.diff import unified_lines
+from ledger.read.repos import entry_repo, repo_label
 from ledger.types import FILE_CHANGE_TYPES
 
 MAX_DIFFS = 300
@@ -34,13 +35,17 @@ class FileChange:
     truncated: bool = False
 
 
+FileKey = tuple[str | None, str]  # (repository or None, file path)
+
+
 @dataclasses.dataclass
 class Details:
     """What the report dict does not hold, read from the ledger: activity and diffs."""
 
     activity: list[tuple[str, int, int]] = dataclasses.field(default_factory=list)
     bucket: str = "day"
-    file_changes: dict[str, list[FileChange]] = dataclasses.field(default_factory=dict)
+    # (repository, path) -> its changes; the repository as the report's files rows name it
+    file_changes: dict[FileKey, list[FileChange]] = dataclasses.field(default_factory=dict)
     diffs_omitted: int = 0
 
 
@@ -136,7 +141,7 @@ def gather_details(
     totals: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     changes: list[FileChange] = []
-    paths: list[str] = []
+    paths: list[FileKey] = []
     storage = LogStorage(where, quiet=True)
     for entry in storage.iter_entries(start, end):  # newest first
         key = _bucket_key(entry.timestamp, details.bucket)
@@ -159,7 +164,7 @@ def gather_details(
                     cut,
                 )
             )
-            paths.append(entry.file_path)
+            paths.append((repo_label(*entry_repo(entry.metadata)), entry.file_path))
     for path, change in zip(reversed(paths), reversed(changes), strict=True):
         details.file_changes.setdefault(path, []).append(change)  # oldest first
     details.activity = [(k, totals[k], errors[k]) for k in _buckets(start, end, details.bucket)]

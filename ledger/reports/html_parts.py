@@ -102,11 +102,11 @@ def sessions(report: Mapping[str, Any], tips: Mapping[Any, Any]) -> str:
 
 def _diffs(details: Details, anchors: Mapping[Any, str]) -> list[str]:
     """Each changed file's diffs, oldest first and folded, under a heading the file table
-    links to; at most MAX_DIFFS_SHOWN of them."""
+    links to (one per repository and path); at most MAX_DIFFS_SHOWN of them."""
     diff_sections = []
     budget = MAX_DIFFS_SHOWN
     omitted = details.diffs_omitted
-    for path, changes in details.file_changes.items():
+    for (repo, path), changes in details.file_changes.items():
         if budget <= 0:
             omitted += len(changes)
             continue
@@ -121,7 +121,8 @@ def _diffs(details: Details, anchors: Mapping[Any, str]) -> list[str]:
                 f"{esc(when(c.timestamp))} · {esc(c.change_type)} · {esc(c.agent_id)} · "
                 f"{esc(c.description)}{note}</summary>{diff_html(c.diff)}</details>"
             )
-        diff_sections.append(f'<h3 id="{anchors[path]}"><code>{esc(path)}</code></h3>'
+        where = f' <span class="muted">in {esc(repo)}</span>' if repo is not None else ""
+        diff_sections.append(f'<h3 id="{anchors[repo, path]}"><code>{esc(path)}</code>{where}</h3>'
                              + "".join(items))
     if omitted:
         diff_sections.append(f'<p class="muted">{omitted:,} more file changes are not shown '
@@ -133,16 +134,17 @@ def _diffs(details: Details, anchors: Mapping[Any, str]) -> list[str]:
 def files(report: Mapping[str, Any], details: Details) -> str:
     """The files changed, each linked to its diffs below the table."""
     changed = report.get("files_changed") or []
-    anchors = {f.get("file_path"): f"file-{i}" for i, f in enumerate(changed)}
-    for path in details.file_changes:
-        anchors.setdefault(path, f"file-{len(anchors)}")
+    anchors: dict[Any, str] = {}  # one id per (repository, path): a path is in many repositories
+    keys = [(f.get("repository"), f.get("file_path")) for f in changed]
+    for key in [*keys, *details.file_changes]:
+        anchors.setdefault(key, f"file-{len(anchors)}")
     some_files, files_left = capped(changed)
     groups: dict[str | None, list[str]] = {}
     for f in some_files:
-        path = f.get("file_path")
+        path, key = f.get("file_path"), (f.get("repository"), f.get("file_path"))
         link = (
-            f'<td><a href="#{anchors[path]}">{esc(path)}</a></td>'
-            if path in details.file_changes
+            f'<td><a href="#{anchors[key]}">{esc(path)}</a></td>'
+            if key in details.file_changes
             else td(path)
         )
         kinds = ", ".join(f"{k} {v}" for k, v in (f.get("by_type") or {}).items())

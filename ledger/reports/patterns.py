@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ledger.dates import iso_or_none
 from ledger.entry import Entry
 from ledger.read.filters import Criteria, DateLike, date_range
-from ledger.read.index import Progress, entry_file
+from ledger.read.index import Progress
+from ledger.read.index_rows import entry_file
 from ledger.read.walk import scan
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 

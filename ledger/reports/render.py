@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -13,30 +12,10 @@ from typing import Any
 from ledger._outfile import write_output
 from ledger.errors import InvalidInputError
 from ledger.reports.html import render_audit_html
+from ledger.reports.jsontext import audit_json
 from ledger.reports.markdown import audit_markdown
 
 AUDIT_FORMATS = ("json", "markdown", "html")
-
-
-def audit_json(report: Mapping[str, Any]) -> str:
-    """The report as indented JSON with each item of a list on one line of its own.
-
-    Sections such as ``commands`` hold one item per entry of the period: written by the C
-    encoder one item a line, they take a fraction of what ``indent=2`` (Python's encoder)
-    takes at tens of thousands of entries, and they stay one ``grep`` line each.
-    """
-    if not report:
-        return "{}\n"
-    parts = []
-    for key, value in report.items():
-        name = json.dumps(key, ensure_ascii=False)
-        if isinstance(value, list) and value:
-            items = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
-            parts.append(f"  {name}: [\n{items}\n  ]")
-        else:  # JSON strings hold no raw newline: re-indenting by lines is exact
-            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-            parts.append(f"  {name}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def render_audit(report: Mapping[str, Any], fmt: str = "json") -> str:

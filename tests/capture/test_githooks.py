@@ -316,7 +316,7 @@ def test_push_from_a_bare_repository(tmp_path: Path, ledger_path: Path) -> None:
     ],
 )
 def test_remote_urls_lose_their_credentials(url: str, expected: str) -> None:
-    from ledger.capture.events import strip_credentials
+    from ledger._repoid import strip_credentials
 
     assert strip_credentials(url) == expected
 

@@ -155,7 +155,7 @@ def test_details_cover_the_period(ledger_path: Path, workdir: Path) -> None:
     assert details.bucket == "hour"
     assert sum(total for _, total, _ in details.activity) == 6
     assert sum(errs for _, _, errs in details.activity) == 2
-    assert [c.change_type for c in details.file_changes["app/main.py"]] == [
+    assert [c.change_type for c in details.file_changes[None, "app/main.py"]] == [
         "file_create", "file_update"]
 
 

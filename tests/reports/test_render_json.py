@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ledger import ChangeLogger, ChangeType, LogLevel, LogQuery
-from ledger.reports.render import audit_json
+from ledger.reports.jsontext import audit_json
 from tests.conftest import run_cli
 
 T0 = dt.datetime(2025, 11, 3, 9, 0, tzinfo=dt.UTC)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger._layout import AGENTS_DIR
+from ledger.capture.agents.flatconfig import install_flat, uninstall_flat
 from ledger.capture.agents.settings import JSONDict, read_settings, remove_hooks, write_settings
 from ledger.capture.agents.snapshots import safe_name
 from ledger.capture.scripts import python_path_for_hooks
@@ -97,6 +98,10 @@ class Adapter(abc.ABC):
     settings_name: str = "settings.json"  # in settings_folder of the project / home folder
     settings_folder: str = ""
     reply: str = ""  # what the hook prints on stdout (some agents parse it)
+    # A flat hooks file ({"version": 1, "hooks": {event: [hook]}}): the hook's command key;
+    # flat_owned: the file is ours alone, deleted when uninstalling leaves nothing else in it.
+    flat_key: str | None = None
+    flat_owned: bool = False
 
     @abc.abstractmethod
     def handle(self, event: JSONDict, ledger_dir: str | os.PathLike[str] | None) -> Outcome:
@@ -178,6 +183,10 @@ class Adapter(abc.ABC):
         Other settings and other hooks are kept as they are; our old entries are replaced.
         """
         path = self.settings_path(scope, project)
+        if self.flat_key is not None:
+            self.prepare(ledger_dir)
+            entries = self.hook_entries(self.command(ledger_dir, python))
+            return install_flat(path, entries, self.is_ours, self.flat_key)
         settings = read_settings(path)
         self.prepare(ledger_dir)
         remove_hooks(settings, self.is_ours)
@@ -197,6 +206,8 @@ class Adapter(abc.ABC):
     ) -> tuple[Path, int]:
         """Remove only our hook entries; return the settings path and how many went."""
         path = self.settings_path(scope, project)
+        if self.flat_key is not None:
+            return uninstall_flat(path, self.is_ours, self.flat_key, owned=self.flat_owned)
         if not path.exists():
             return path, 0
         settings = read_settings(path)

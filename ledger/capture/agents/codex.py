@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.capture.agents.filestate import absolute, event_cwd, patch_files, patch_text
+from ledger.capture.agents.filestate import patch_text
 from ledger.capture.agents.lifecycle import LIFECYCLE_EVENTS
 from ledger.capture.agents.settings import JSONDict
-from ledger.capture.agents.translate import Translating, exit_code_in, shell_text
+from ledger.capture.agents.translate import Translating, shell_text
 
 SHELL_TOOLS = ("Bash", "shell", "local_shell", "exec_command", "shell_command", "container.exec")
 
@@ -58,55 +58,38 @@ class Codex(Translating):
         call = event.get("tool_use_id") or event.get("call_id")
         call = call if isinstance(call, str) and call else None
         if patch:
-            cwd = event_cwd(self.name, event)
-            paths = [absolute(p, cwd) for _, p in patch_files(patch)]
             phase = "before" if name == "PreToolUse" else "after"
-            items = self.file_events(event, phase, session, paths, call, {"patch": patch})
-            for item in items:
-                item["agent_ids"]["agent_tool"] = tool
-            return items
+            extra = {"patch": patch}
+            return self.edit_events(
+                event, phase, session, patch, None, extra, call=call, agent_tool=tool
+            )
         if name == "PreToolUse":
             return []
         if tool in SHELL_TOOLS:
             args = tool_input if isinstance(tool_input, dict) else {"command": tool_input}
-            result = self._shell_result(event.get("tool_response"))
             command = shell_text(args.get("command") or args.get("cmd"))
-            shaped = self.shaped(
+            out, code, stderr = _shell_result(event.get("tool_response"))
+            shaped = self.command_event(
                 event,
-                "PostToolUse",
                 session,
-                tool_name="Bash",
-                tool_input={
-                    "command": command,
-                    **(
-                        {"workdir": args["workdir"]} if isinstance(args.get("workdir"), str) else {}
-                    ),
-                },
-                tool_response=result,
+                command,
+                out,
+                code,
+                agent_tool=tool,
+                workdir=args.get("workdir"),
+                stderr=stderr,
             )
-            shaped["agent_ids"]["agent_tool"] = tool
             return [shaped]
         if tool.startswith("mcp__"):
-            shaped = self.shaped(
-                event,
-                "PostToolUse",
-                session,
-                tool_name=tool,
-                tool_input=tool_input if isinstance(tool_input, dict) else {},
-                tool_response=event.get("tool_response"),
-            )
-            return [shaped]
+            given = tool_input if isinstance(tool_input, dict) else {}
+            return [self.tool_event(event, session, tool, given, event.get("tool_response"))]
         return []
 
-    @staticmethod
-    def _shell_result(response: Any) -> JSONDict:
-        if isinstance(response, dict):
-            out = str(response.get("stdout", response.get("output", "")))
-            code = response.get("exit_code", response.get("exitCode"))
-            return {
-                "stdout": out,
-                "stderr": str(response.get("stderr", "")),
-                "exit_code": code if isinstance(code, int) else exit_code_in(out) or 0,
-            }
-        text = response if isinstance(response, str) else ""
-        return {"stdout": text, "stderr": "", "exit_code": exit_code_in(text) or 0}
+
+def _shell_result(response: Any) -> tuple[str, Any, str]:
+    """A shell tool's output, exit code as given (None when not) and error output."""
+    if isinstance(response, dict):
+        out = str(response.get("stdout", response.get("output", "")))
+        code = response.get("exit_code", response.get("exitCode"))
+        return out, code, str(response.get("stderr", ""))
+    return (response if isinstance(response, str) else ""), None, ""

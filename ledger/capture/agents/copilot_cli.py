@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-from ledger.capture.agents.filestate import absolute, event_cwd, patch_files, patch_text
-from ledger.capture.agents.flatconfig import install_flat, uninstall_flat
+from ledger.capture.agents.filestate import as_dict, patch_text
 from ledger.capture.agents.settings import JSONDict
-from ledger.capture.agents.translate import Translating, as_dict, exit_code_in
+from ledger.capture.agents.translate import Translating
 from ledger.errors import AgentSettingsError
 
 EVENTS = (
@@ -59,6 +57,8 @@ class CopilotCli(Translating):
     display = "Copilot CLI"
     settings_folder = os.path.join(".github", "hooks")
     settings_name = "git-ledger.json"
+    flat_key = "bash"
+    flat_owned = True
 
     def hook_entries(self, command: str) -> dict[str, list[JSONDict]]:
         return {
@@ -79,24 +79,6 @@ class CopilotCli(Translating):
                 "Copilot CLI reads hooks from the repository's .github/hooks only (use --project)"
             )
         return super().settings_path(scope, project)
-
-    def install(
-        self,
-        scope: str = "project",
-        project: str | os.PathLike[str] | None = None,
-        ledger_dir: str | os.PathLike[str] | None = None,
-        python: str | None = None,
-    ) -> Path:
-        path = self.settings_path(scope, project)
-        self.prepare(ledger_dir)
-        entries = self.hook_entries(self.command(ledger_dir, python))
-        return install_flat(path, entries, self.is_ours, "bash")
-
-    def uninstall(
-        self, scope: str = "project", project: str | os.PathLike[str] | None = None
-    ) -> tuple[Path, int]:
-        path = self.settings_path(scope, project)
-        return uninstall_flat(path, self.is_ours, "bash", owned=True)
 
     def translate(self, event: JSONDict) -> list[JSONDict]:
         name = str(event.get("hook_event_name") or "") or infer_event(event)
@@ -126,42 +108,32 @@ class CopilotCli(Translating):
         text = str(result.get("textResultForLlm") or "")
         failed = text or kind if kind != "success" else ""
         if tool in FILE_TOOLS:
-            cwd = event_cwd(self.name, event)
-            patch = patch_text(args)
-            raw = [p for _, p in patch_files(patch)] if patch else []
-            path = args.get("path") or args.get("file_path") or args.get("filePath")
-            if not raw and isinstance(path, str):
-                raw = [path]
             if name == "postToolUse" and kind == "denied":
                 return []
             extra = {k: args[k] for k in ("old_str", "new_str") if isinstance(args.get(k), str)}
             if extra:
                 extra = {"old_string": extra.get("old_str"), "new_string": extra.get("new_str")}
             phase = "before" if name == "preToolUse" else "after"
-            items = self.file_events(
-                event, phase, session, [absolute(p, cwd) for p in raw], None, extra, failed
+            path = args.get("path") or args.get("file_path") or args.get("filePath")
+            return self.edit_events(
+                event, phase, session, patch_text(args), path, extra, failed=failed, agent_tool=tool
             )
-            for item in items:
-                item["agent_ids"]["agent_tool"] = tool
-            return items
         if name == "preToolUse":
             return []
-        fields: dict[str, Any]
         if tool in SHELL_TOOLS:
-            code = exit_code_in(text)
-            fields = {
-                "tool_name": "Bash",
-                "tool_input": {"command": str(args.get("command") or "")},
-                "tool_response": {
-                    "stdout": text,
-                    "exit_code": code if code is not None else (0 if kind == "success" else 1),
-                },
-            }
+            fail_code = 0 if kind == "success" else 1
+            shaped = self.command_event(
+                event,
+                session,
+                args.get("command"),
+                text,
+                None,
+                failed_code=fail_code,
+                agent_tool=tool,
+            )
         elif tool in FETCH_TOOLS:
-            fields = {"tool_name": "WebFetch", "tool_input": args, "tool_response": {}}
+            shaped = self.tool_event(event, session, "WebFetch", args, {}, tool)
         else:
             return []  # reading and searching tools change nothing
-        shaped = self.shaped(event, "PostToolUse", session, **fields)
-        shaped["agent_ids"]["agent_tool"] = tool
         shaped["agent_ids"]["result_type"] = kind
         return [shaped]

@@ -12,15 +12,12 @@ be undone unambiguously the before-state is marked unknown rather than guessed).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-from ledger.capture.agents.filestate import absolute, event_cwd
-from ledger.capture.agents.flatconfig import install_flat, uninstall_flat
+from ledger.capture.agents.filestate import absolute, as_dict, event_cwd
 from ledger.capture.agents.settings import JSONDict
 from ledger.capture.agents.snapshots import read_current
-from ledger.capture.agents.translate import Translating, as_dict, exit_code_in
+from ledger.capture.agents.translate import Translating
 
 EVENTS = (
     "sessionStart",
@@ -59,28 +56,12 @@ class Cursor(Translating):
     display = "Cursor"
     settings_folder = ".cursor"
     settings_name = "hooks.json"
+    flat_key = "command"
     reply = '{"continue": true}'
     id_keys = ("generation_id", "model", "cursor_version")
 
     def hook_entries(self, command: str) -> dict[str, list[JSONDict]]:
         return {event: [{"command": command}] for event in EVENTS}
-
-    def install(
-        self,
-        scope: str = "project",
-        project: str | os.PathLike[str] | None = None,
-        ledger_dir: str | os.PathLike[str] | None = None,
-        python: str | None = None,
-    ) -> Path:
-        path = self.settings_path(scope, project)
-        self.prepare(ledger_dir)
-        entries = self.hook_entries(self.command(ledger_dir, python))
-        return install_flat(path, entries, self.is_ours, "command")
-
-    def uninstall(
-        self, scope: str = "project", project: str | os.PathLike[str] | None = None
-    ) -> tuple[Path, int]:
-        return uninstall_flat(self.settings_path(scope, project), self.is_ours, "command")
 
     def translate(self, event: JSONDict) -> list[JSONDict]:
         name = str(event.get("hook_event_name") or "")
@@ -99,34 +80,20 @@ class Cursor(Translating):
             return self._edit(event, session)
         if name == "afterShellExecution":
             output = str(event.get("output") or "")
-            code = event.get("exit_code")
-            result = {
-                "stdout": output,
-                "exit_code": code if isinstance(code, int) else exit_code_in(output) or 0,
-                "duration": event.get("duration"),
-            }
-            return [
-                self.shaped(
-                    event,
-                    "PostToolUse",
-                    session,
-                    tool_name="Bash",
-                    tool_input={"command": str(event.get("command") or "")},
-                    tool_response=result,
-                )
-            ]
+            shaped = self.command_event(
+                event,
+                session,
+                event.get("command"),
+                output,
+                event.get("exit_code"),
+                duration=event.get("duration"),
+            )
+            return [shaped]
         if name == "afterMCPExecution":
             tool = str(event.get("tool_name") or "tool")
-            return [
-                self.shaped(
-                    event,
-                    "PostToolUse",
-                    session,
-                    tool_name=f"mcp__cursor__{tool}",
-                    tool_input=as_dict(event.get("tool_input")),
-                    tool_response=as_dict(event.get("result_json")) or event.get("result_json"),
-                )
-            ]
+            result = as_dict(event.get("result_json")) or event.get("result_json")
+            tool_input = as_dict(event.get("tool_input"))
+            return [self.tool_event(event, session, f"mcp__cursor__{tool}", tool_input, result)]
         return []
 
     def _edit(self, event: JSONDict, session: str) -> list[JSONDict]:
@@ -141,13 +108,7 @@ class Cursor(Translating):
         response: JSONDict = {"filePath": path}
         if before is not None:
             response["originalFile"] = before.decode("utf-8")
-        shaped = self.shaped(
-            event,
-            "PostToolUse",
-            session,
-            tool_name="Edit",
-            tool_input={"file_path": path, "edits": edits},
-            tool_response=response,
-        )
+        tool_input = {"file_path": path, "edits": edits}
+        shaped = self.tool_event(event, session, "Edit", tool_input, response)
         shaped["agent_ids"]["before_rebuilt_from_edits"] = before is not None
         return [shaped]

@@ -115,7 +115,8 @@ def absolute(path: str, cwd: str | None) -> str:
     return os.path.normpath(path)
 
 
-def _json_args(value: Any) -> JSONDict:
+def as_dict(value: Any) -> JSONDict:
+    """A JSON object given as an object or as a JSON string ({} otherwise)."""
     if isinstance(value, dict):
         return value
     if isinstance(value, str):
@@ -164,7 +165,7 @@ def touched(agent: str, event: Mapping[str, Any]) -> tuple[str, list[str]]:
         )
         if tool in tools:
             phase = "before" if name == pre else "after"
-            paths = _path_in(_json_args(event.get("tool_input")))
+            paths = _path_in(as_dict(event.get("tool_input")))
     elif agent == "codex":
         patch = patch_text(event.get("tool_input"))
         if patch and name in ("PreToolUse", "PostToolUse"):
@@ -175,11 +176,11 @@ def touched(agent: str, event: Mapping[str, Any]) -> tuple[str, list[str]]:
             phase, paths = "after", _path_in(event)
     elif agent == "copilot-cli":
         if tool in COPILOT_FILE_TOOLS and name in ("preToolUse", "postToolUse"):
-            args = _json_args(event.get("toolArgs"))
+            args = as_dict(event.get("toolArgs"))
             phase = "before" if name == "preToolUse" else "after"
             paths = [p for _, p in patch_files(patch_text(args))] or _path_in(args)
     elif agent == "opencode" and tool in OPENCODE_FILE_TOOLS and name.startswith("tool.execute."):
-        args = _json_args(event.get("args"))
+        args = as_dict(event.get("args"))
         phase = "before" if name == "tool.execute.before" else "after"
         paths = [p for _, p in patch_files(patch_text(args))] or _path_in(args)
     if not paths:

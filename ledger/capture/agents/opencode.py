@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
-from ledger.capture.agents.filestate import absolute, event_cwd, patch_files, patch_text
+from ledger.capture.agents.filestate import as_dict, patch_text
 from ledger.capture.agents.settings import JSONDict
-from ledger.capture.agents.translate import Translating, as_dict, exit_code_in
+from ledger.capture.agents.translate import Translating
 from ledger.errors import AgentSettingsError
 
 FILE_TOOLS = ("edit", "write", "multiedit", "patch", "apply_patch")
@@ -141,40 +140,23 @@ class OpenCode(Translating):
         call = event.get("call_id") if isinstance(event.get("call_id"), str) else None
         if tool in FILE_TOOLS:
             patch = patch_text(args)
-            raw = [p for _, p in patch_files(patch)] if patch else []
-            if not raw and isinstance(args.get("filePath"), str):
-                raw = [args["filePath"]]
-            cwd = event_cwd(self.name, event)
             extra = {"patch": patch} if patch else {}
             for key, ours in (("oldString", "old_string"), ("newString", "new_string")):
                 if isinstance(args.get(key), str):
                     extra[ours] = args[key]
             phase = "before" if name == "tool.execute.before" else "after"
-            items = self.file_events(
-                event, phase, session, [absolute(p, cwd) for p in raw], call, extra
+            path = args.get("filePath")
+            return self.edit_events(
+                event, phase, session, patch, path, extra, call=call, agent_tool=tool
             )
-            for item in items:
-                item["agent_ids"]["agent_tool"] = tool
-            return items
         if name == "tool.execute.before":
             return []
-        fields: dict[str, Any]
-        output = str(event.get("output") or "")
-        meta = as_dict(event.get("metadata"))
         if tool == "bash":
+            meta = as_dict(event.get("metadata"))
             code = meta.get("exit", meta.get("exitCode"))
-            fields = {
-                "tool_name": "Bash",
-                "tool_input": {"command": str(args.get("command") or "")},
-                "tool_response": {
-                    "stdout": output,
-                    "exit_code": code if isinstance(code, int) else exit_code_in(output) or 0,
-                },
-            }
-        elif tool == "webfetch":
-            fields = {"tool_name": "WebFetch", "tool_input": args, "tool_response": {}}
-        else:
-            return []
-        shaped = self.shaped(event, "PostToolUse", session, **fields)
-        shaped["agent_ids"]["agent_tool"] = tool
-        return [shaped]
+            output = str(event.get("output") or "")
+            command = args.get("command")
+            return [self.command_event(event, session, command, output, code, agent_tool=tool)]
+        if tool == "webfetch":
+            return [self.tool_event(event, session, "WebFetch", args, {}, tool)]
+        return []

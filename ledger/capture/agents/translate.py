@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import json
 import os
 import re
 import shlex
@@ -19,21 +18,8 @@ from typing import Any
 
 from ledger.capture.agents.base import Outcome, note
 from ledger.capture.agents.claude_code import API_TOOLS, FILE_TOOLS, ClaudeCode
-from ledger.capture.agents.filestate import SPOOLED, event_cwd
+from ledger.capture.agents.filestate import SPOOLED, absolute, event_cwd, patch_files
 from ledger.capture.agents.settings import JSONDict
-
-
-def as_dict(value: Any) -> JSONDict:
-    """A JSON object given as an object or as a JSON string ({} otherwise)."""
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
 
 
 def shell_text(command: Any) -> str:
@@ -70,8 +56,15 @@ class Translating(ClaudeCode):
         recorded = [o for o in outcomes if o.status == "recorded"]
         return recorded[-1] if recorded else outcomes[-1]
 
-    def shaped(self, event: JSONDict, name: str, session: str, **fields: Any) -> JSONDict:
-        """A Claude-shaped event carrying the native event's facts."""
+    def shaped(
+        self,
+        event: JSONDict,
+        name: str,
+        session: str,
+        agent_tool: str | None = None,
+        **fields: Any,
+    ) -> JSONDict:
+        """A Claude-shaped event carrying the native event's facts (and the agent's tool)."""
         cwd = event_cwd(self.name, event)
         out: JSONDict = {
             "hook_event_name": name,
@@ -79,6 +72,8 @@ class Translating(ClaudeCode):
             "agent_event": event.get("hook_event_name"),
             "agent_ids": {k: event[k] for k in self.id_keys if isinstance(event.get(k), str)},
         }
+        if agent_tool is not None:
+            out["agent_ids"]["agent_tool"] = agent_tool
         if cwd:
             out["cwd"] = cwd
         if SPOOLED in event:
@@ -124,9 +119,9 @@ class Translating(ClaudeCode):
         call: str | None,
         extra: JSONDict,
         failed: str = "",
+        agent_tool: str | None = None,
     ) -> list[JSONDict]:
         """One Pre/PostToolUse ``Write`` per file (an edit of several files is several)."""
-        cwd = event_cwd(self.name, event)
         name = "PreToolUse" if phase == "before" else "PostToolUse"
         if failed and phase == "after":
             name = "PostToolUseFailure"
@@ -140,8 +135,71 @@ class Translating(ClaudeCode):
                 fields["error"] = failed
             if call:
                 fields["tool_use_id"] = f"{call}|{path}"
-            shaped = self.shaped(event, name, session, **fields)
-            if cwd:
-                shaped["cwd"] = cwd
-            out.append(shaped)
+            out.append(self.shaped(event, name, session, agent_tool, **fields))
         return out
+
+    def edit_events(
+        self,
+        event: JSONDict,
+        phase: str,
+        session: str,
+        patch: str,
+        path: Any,
+        extra: JSONDict,
+        *,
+        call: str | None = None,
+        failed: str = "",
+        agent_tool: str | None = None,
+    ) -> list[JSONDict]:
+        """The file events of an edit: one per file its ``patch`` names, else of ``path``.
+
+        Relative paths are taken against the event's folder; ``agent_tool`` (the agent's own
+        tool name) is kept in each event's ids.
+        """
+        raw = [p for _, p in patch_files(patch)] if patch else []
+        if not raw and isinstance(path, str):
+            raw = [path]
+        cwd = event_cwd(self.name, event)
+        paths = [absolute(p, cwd) for p in raw]
+        return self.file_events(event, phase, session, paths, call, extra, failed, agent_tool)
+
+    def tool_event(
+        self,
+        event: JSONDict,
+        session: str,
+        tool_name: str,
+        tool_input: Any,
+        tool_response: Any,
+        agent_tool: str | None = None,
+    ) -> JSONDict:
+        """A ``PostToolUse`` of a finished tool call (``agent_tool``: the agent's own name)."""
+        fields = {"tool_name": tool_name, "tool_input": tool_input, "tool_response": tool_response}
+        return self.shaped(event, "PostToolUse", session, agent_tool, **fields)
+
+    def command_event(
+        self,
+        event: JSONDict,
+        session: str,
+        command: Any,
+        output: str,
+        code: Any,
+        *,
+        failed_code: int = 0,
+        agent_tool: str | None = None,
+        workdir: Any = None,
+        **response: Any,
+    ) -> JSONDict:
+        """A finished shell command as a ``PostToolUse`` of ``Bash`` (a command entry).
+
+        Its exit code is ``code`` when that is an int, else the one ``output`` reports, else
+        ``failed_code``; ``response`` adds fields to the tool response after ``exit_code``;
+        a ``workdir`` given as a string is kept in the tool input.
+        """
+        if not isinstance(code, int):
+            found = exit_code_in(output)
+            code = found if found is not None else failed_code
+        result = {"stdout": output, "exit_code": code, **response}
+        command_input = {"command": str(command or "")}
+        if isinstance(workdir, str):
+            command_input["workdir"] = workdir
+        return self.tool_event(event, session, "Bash", command_input, result, agent_tool)
