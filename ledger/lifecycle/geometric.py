@@ -4,7 +4,8 @@ geometrically.
 Packs sorted by object count must each hold at least twice as many objects as all the
 smaller ones together; the smallest packs that break this, with every loose object, are
 rolled into one new pack by ``git pack-objects --stdin-packs --unpacked`` (objects are read
-from those packs only; the big packs are never rewritten). The number of packs stays
+from those packs only; the largest pack is never rewritten, even when as much was added
+as there was). The number of packs stays
 logarithmic in the number of objects. A full repack (every reachable object into one pack,
 unreachable ones dropped) stays available, and runs by itself once the sessions retired
 since the last one add up to half the packed bytes, so that archived sessions leave.
@@ -66,9 +67,10 @@ def rollup(counts: Mapping[str, int], loose: int = 0, factor: int = FACTOR) -> l
     Packs sorted by object count, smallest first: the split is after the last pack that is
     not ``factor`` times larger than the one before it; packs above the split that are not
     ``factor`` times larger than everything rolled up so far (loose objects included) join
-    the roll-up.
+    the roll-up. The largest pack never does: only a full repack rewrites it, so a routine
+    run costs what was added even when as much was added as there was.
     """
-    ordered = sorted(counts, key=lambda name: (counts[name], name))
+    ordered = sorted(counts, key=lambda name: (counts[name], name))[:-1]  # the largest stays
     split = 0
     for i in range(len(ordered) - 1, 0, -1):
         if counts[ordered[i]] < factor * counts[ordered[i - 1]]:

@@ -30,7 +30,9 @@ def test_rollup_keeps_a_geometric_progression() -> None:
     assert rollup({"big": 1000, "a": 5, "b": 5}) == ["a", "b"]
     # The roll-up of the small ones reaches the next pack: it joins too.
     assert rollup({"big": 1000, "mid": 12, "a": 5, "b": 6}) == ["a", "b", "mid"]
-    assert sorted(rollup({"x": 3, "y": 3, "z": 3})) == ["x", "y", "z"]
+    assert sorted(rollup({"x": 3, "y": 3, "z": 3})) == ["x", "y"]  # the largest stays
+    # However much was added, the largest pack is left to a full repack.
+    assert rollup({"big": 1000, "new": 500, "a": 400}) == ["a", "new"]
     # New loose objects count towards the roll-up: a pack no larger than twice them joins.
     assert rollup({"big": 1000, "a": 19}, loose=19) == ["a"]
     assert rollup({"big": 1000, "a": 50}, loose=19) == []
@@ -66,6 +68,24 @@ def test_routine_runs_leave_the_big_pack_alone(ledger_path: Path, workdir: Path)
     assert len(_packs(ledger_path)) == 1 and big not in _packs(ledger_path)
     fsck_clean(ledger_path)
     assert LogQuery(ledger_path, use_index=False).stats()["total_entries"] == 78
+
+
+def test_adding_as_much_as_there_was_leaves_the_big_pack_alone(ledger_path: Path,
+                                                                 workdir: Path) -> None:
+    _write(ledger_path, workdir, "base", 30)
+    storage = LogStorage(ledger_path, quiet=True)
+    storage.maintenance()
+    pack_dir = ledger_path / "objects" / "pack"
+    for round_ in range(4):
+        before = _packs(ledger_path)
+        largest = max(before, key=lambda n: object_count((pack_dir / n).with_suffix(".idx")))
+        _write(ledger_path, workdir, f"more{round_}", 30)  # as much again, each time
+        result = storage.maintenance()
+        assert result["full_repack"] is False
+        assert _packs(ledger_path)[largest] == before[largest]  # never rewritten
+    assert len(_packs(ledger_path)) <= 3
+    fsck_clean(ledger_path)
+    assert LogQuery(ledger_path, use_index=False).stats()["total_entries"] == 150
 
 
 def test_cli_maintenance_full(ledger_path: Path, workdir: Path) -> None:
