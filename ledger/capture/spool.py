@@ -17,7 +17,6 @@ from ledger._background import start_worker
 from ledger._layout import SPOOL_DIR, SPOOL_FAILED_DIR
 from ledger.errors import HookEventError
 from ledger.location import resolve_ledger_dir
-from ledger.trust.redact.logline import append_line
 
 EVENT_MAGIC = "git-ledger-event 1"
 EVENT_PREFIX = "ev-"
@@ -150,6 +149,10 @@ def set_aside(path: Path, spool: Path) -> None:
 
 def note_failure(log_dir: Path, hook: str, message: str) -> None:
     """Append a line to a failure log (``hooks status`` shows the last ones)."""
+    # Imported here: every CLI command imports this module, and the redaction rules take a
+    # while to compile; only a failure needs them.
+    from ledger.trust.redact.logline import append_line
+
     append_line(log_dir / FAILURE_LOG, f"{hook} {message}")
 
 
