@@ -48,9 +48,7 @@ def _stamp_sql(column: str) -> str:
     )
 
 
-def _brief_sql() -> str:
-    return (f"'id', id, 'timestamp', {_stamp_sql('ts')}, 'session_id', s, "
-            "'agent_id', agent")
+_BRIEF = f"'id', id, 'timestamp', {_stamp_sql('ts')}, 'session_id', s, 'agent_id', agent"
 
 
 # The rows of the commands and API-call sections, built by SQLite as JSON objects (the
@@ -85,8 +83,8 @@ def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
             "FROM entries" + query.scope_sql(where) + " ORDER BY ts, rowid",
             args,
         )
-        _drop_copies(conn)
         try:
+            _drop_copies(conn)
             return _sections(query, conn)
         finally:
             conn.execute(f"DROP TABLE IF EXISTS {_TABLE}")
@@ -96,11 +94,17 @@ def _drop_copies(conn: sqlite3.Connection) -> None:
     """Each commit once (two copies of a session share commits): its first row. Copies
     have the same time, so only rows sharing a time are compared; rows are in time order,
     so those are neighbours."""
-    shared = (f"SELECT DISTINCT a.ts FROM {_TABLE} AS a JOIN {_TABLE} AS b "
-              "ON b.rowid = a.rowid + 1 WHERE a.ts = b.ts")
+    shared = [ts for (ts,) in conn.execute(
+        f"SELECT DISTINCT a.ts FROM {_TABLE} AS a JOIN {_TABLE} AS b "
+        "ON b.rowid = a.rowid + 1 WHERE a.ts = b.ts"
+    )]
+    if not shared:  # the usual case: no two rows share a time, nothing to compare
+        return
+    times = "SELECT value FROM json_each(?)"
     conn.execute(
-        f"DELETE FROM {_TABLE} WHERE ts IN ({shared}) AND rowid NOT IN "
-        f"(SELECT MIN(rowid) FROM {_TABLE} WHERE ts IN ({shared}) GROUP BY id)"
+        f"DELETE FROM {_TABLE} WHERE ts IN ({times}) AND rowid NOT IN "
+        f"(SELECT MIN(rowid) FROM {_TABLE} WHERE ts IN ({times}) GROUP BY id)",
+        (json.dumps(shared), json.dumps(shared)),
     )
 
 
@@ -189,7 +193,7 @@ def _events(query: LogQuery, conn: sqlite3.Connection) -> dict[str, list[dict[st
     }
     for section, (ctype, fields) in _LISTS.items():
         rows = conn.execute(
-            f"SELECT json_object({_brief_sql()}, {fields}) FROM {_TABLE} "
+            f"SELECT json_object({_BRIEF}, {fields}) FROM {_TABLE} "
             "WHERE type = ? ORDER BY rowid", (ctype,)
         )
         out[section] = json.loads("[" + ",".join(row[0] for row in rows) + "]")
