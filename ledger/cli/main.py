@@ -82,12 +82,9 @@ class LedgerGroup(click.Group):
             usage_error(exc)
 
 
-_LOADED: set[str] = set()
-
-
 def _register(group: click.Group, module: str) -> None:
-    if module not in _LOADED:
-        _LOADED.add(module)
+    """Register ``module``'s commands on ``group`` unless they are there already."""
+    if any(m == module and n not in group.commands for n, m in COMMANDS.items()):
         importlib.import_module(f"ledger.cli.{module}").register(group)
 
 
