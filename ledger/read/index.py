@@ -62,17 +62,21 @@ CREATE TABLE IF NOT EXISTS entries(
 # while inserting). Most entries name no file and no repository: those are left out of the
 # indexes that look them up (``x = ?`` and ranges imply ``x IS NOT NULL``, so SQLite
 # still uses them).
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts)",
-    "CREATE INDEX IF NOT EXISTS entries_session ON entries(session, ts)",
-    "CREATE INDEX IF NOT EXISTS entries_file ON entries(file) WHERE file IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS entries_file_path ON entries(file_path) "
-    "WHERE file_path IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS entries_repo_root ON entries(repo_root) "
-    "WHERE repo_root IS NOT NULL",
-)
+_INDEXES = {
+    "entries_ts": "entries(ts)",
+    "entries_session": "entries(session, ts)",
+    "entries_file": "entries(file) WHERE file IS NOT NULL",
+    "entries_file_path": "entries(file_path) WHERE file_path IS NOT NULL",
+    "entries_repo_root": "entries(repo_root) WHERE repo_root IS NOT NULL",
+}
 # Dropped during a first build; entries_session stays (each session's sums read it).
-_AFTER_ROWS = tuple(sql.split()[5] for sql in _INDEXES if "entries_session" not in sql)
+_AFTER_ROWS = tuple(name for name in _INDEXES if name != "entries_session")
+
+
+def _create_indexes(conn: sqlite3.Connection) -> None:
+    for name, on in _INDEXES.items():
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+
 
 Progress = Callable[[int, int], None]
 Sources = Callable[[], dict[str, tuple[bytes, bool]]]
@@ -224,8 +228,7 @@ class QueryIndex:
                     conn.execute(
                         "INSERT OR IGNORE INTO meta VALUES('version', ?)", (SCHEMA_VERSION,)
                     )
-                    for sql in _INDEXES:
-                        conn.execute(sql)
+                    _create_indexes(conn)
                 elif row[0] != SCHEMA_VERSION:
                     raise sqlite3.DatabaseError("index from another version")
                 return conn
@@ -279,8 +282,7 @@ class QueryIndex:
                 if progress is not None:
                     progress(done, len(changed))
             if first:
-                for sql in _INDEXES:
-                    conn.execute(sql)
+                _create_indexes(conn)
             self._trusted = write_seal(conn, self.key)
             conn.execute("COMMIT")
         except BaseException:
