@@ -26,7 +26,6 @@ from ledger.read.index import Progress
 from ledger.read.index_rows import entry_file
 from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
-from ledger.reports.audit_rows import IndexedEntry
 from ledger.reports.audit_sql import indexed_audit
 from ledger.reports.jsontext import audit_json
 from ledger.reports.markdown import audit_markdown
@@ -37,7 +36,6 @@ if TYPE_CHECKING:  # annotations only: LogQuery loads this module when a report 
 
 FSCK_OUTPUT_LINES = 50
 
-AuditEntry = Entry | IndexedEntry
 """An entry as the audit reads it: in full from git, or its indexed fields."""
 
 
@@ -142,7 +140,7 @@ def fsck_summary(ledger_dir: Path, snap: RefSnapshot | None = None) -> dict[str,
 
 
 # -- the report's data -----------------------------------------------------------------------
-def _brief(entry: AuditEntry) -> dict[str, Any]:
+def _brief(entry: Entry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "timestamp": _stamp(entry),
@@ -154,17 +152,15 @@ def _brief(entry: AuditEntry) -> dict[str, Any]:
 _ERROR_RANK = LogLevel.ERROR.rank
 
 
-def _stamp(entry: AuditEntry) -> str:
-    return entry.stamp if isinstance(entry, IndexedEntry) else entry.timestamp.isoformat()
+def _stamp(entry: Entry) -> str:
+    return entry.timestamp.isoformat()
 
 
-def _is_error(entry: AuditEntry) -> bool:
-    if isinstance(entry, IndexedEntry):
-        return entry.error
+def _is_error(entry: Entry) -> bool:
     return entry.level.rank >= _ERROR_RANK
 
 
-def _agent_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+def _agent_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     agents: dict[str, dict[str, Any]] = {}
     for e in rows:
         stamp = _stamp(e)
@@ -187,7 +183,7 @@ def _agent_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     return sorted(agents.values(), key=lambda a: (-a["entries"], a["agent_id"]))
 
 
-def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+def _session_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     sessions: dict[str, dict[str, Any]] = {}
     for e in rows:
         stamp = _stamp(e)
@@ -207,20 +203,18 @@ def _session_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     return sorted(sessions.values(), key=lambda s: s["first_timestamp"])
 
 
-def _repository(entry: AuditEntry) -> str | None:
-    if isinstance(entry, Entry):
-        return repo_label(*entry_repo(entry.metadata))
-    return entry.repository
+def _repository(entry: Entry) -> str | None:
+    return repo_label(*entry_repo(entry.metadata))
 
 
-def _file_rows(rows: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+def _file_rows(rows: Sequence[Entry]) -> list[dict[str, Any]]:
     """One row per file of each repository (``repository`` when the entries name one)."""
     files: dict[tuple[str, str], dict[str, Any]] = {}
     for e in rows:
         if e.file_path is None or e.change_type not in FILE_CHANGE_TYPES:
             continue
         stamp = _stamp(e)
-        name = (entry_file(e) if isinstance(e, Entry) else None) or e.file_path
+        name = entry_file(e) or e.file_path
         repo = _repository(e)
         f = files.get((repo or "", name))
         if f is None:
@@ -252,7 +246,7 @@ def repository_rows(files: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _events(rows: Sequence[AuditEntry]) -> dict[str, list[dict[str, Any]]]:
+def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
     """The entries the report lists one by one, by section, oldest first."""
     out: dict[str, list[dict[str, Any]]] = {
         "errors": [], "commands": [], "api_calls": [], "deployments": [],
@@ -321,7 +315,7 @@ def _summary(
 
 
 def audit_data(
-    entries: Iterable[AuditEntry], start: dt.datetime, end: dt.datetime
+    entries: Iterable[Entry], start: dt.datetime, end: dt.datetime
 ) -> dict[str, Any]:
     """The report's figures and lists for the entries of the period ``start``..``end``."""
     rows = sorted(entries, key=lambda e: e.timestamp)
