@@ -25,10 +25,10 @@ from ledger.lifecycle.usage import loose_dirs
 
 FACTOR = 2
 PACK_WINDOW = 250  # git gc --aggressive's window; deltas found once are reused
-ROUTINE_WINDOW = 250  # applies to new objects only: deltas in rolled-up packs are reused
-# Recomputing the rolled-up packs' deltas (--no-reuse-delta) packs smaller, but costs what
-# exists rather than what was added: measured in docs/performance.md, off.
-ROLLUP_FRESH = False
+# Applies to new objects only: deltas in rolled-up packs are reused. Recomputing those
+# (--no-reuse-delta) packs smaller, but costs what exists rather than what was added
+# (measured in docs/performance.md), so routine runs do not.
+ROUTINE_WINDOW = 250
 PACK_DEPTH = 500  # file states are edited in long runs: 50 -> 500 saves ~4% (docs/performance.md)
 # Index version 1 (24 bytes an object; version 2 adds a CRC32, 28 bytes): git and libgit2 read
 # both, and git writes version 2 by itself for a pack whose offsets need it (past 2 GiB).
@@ -108,8 +108,6 @@ def pack_geometric(ledger: Path, pack_dir: Path, packs: list[str]) -> tuple[set[
     lines = [*rolled, *("^" + name for name in sorted(set(counts) - set(rolled)))]
     args = ["pack-objects", PACK_INDEX_VERSION, "--stdin-packs", "--delta-base-offset"]
     args += ["--non-empty", "-q", f"--window={ROUTINE_WINDOW}", f"--depth={PACK_DEPTH}"]
-    if ROLLUP_FRESH and len(rolled) > 1:
-        args.append("--no-reuse-delta")
     if loose:
         args.append("--unpacked")
     out = run_git(ledger, *args, str(pack_dir / "pack"), input="\n".join(lines) + "\n").stdout
