@@ -8,8 +8,8 @@ session ref inside a libgit2 ref transaction. Readers take no locks.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
+import functools
 import os
 import threading
 import time
@@ -49,7 +49,11 @@ _fsync_enabled = False
 _fsync_guard = threading.Lock()
 
 
-def _find_syncfs() -> Callable[[int], int] | None:
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """The C library's syncfs, looked up on first use (ctypes loads only for writers)."""
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:  # pragma: no cover - no C library to ask
@@ -61,8 +65,6 @@ def _find_syncfs() -> Callable[[int], int] | None:
     func.restype = ctypes.c_int
     return cast(Callable[[int], int], func)
 
-
-_SYNCFS = _find_syncfs()
 
 
 def enable_fsync() -> None:
@@ -81,15 +83,22 @@ def sync_filesystem(path: Path) -> None:
     fsync of every object file, folder and ref that libgit2 would do. Where syncfs is
     missing, libgit2's own fsync is on instead and this does nothing.
     """
-    if _SYNCFS is None:
+    syncfs = _syncfs()
+    if syncfs is None:
         return
     fd = os.open(path, os.O_RDONLY)
     try:
-        if _SYNCFS(fd) != 0:
-            err = ctypes.get_errno()
+        if syncfs(fd) != 0:
+            err = _errno()
             raise StorageError(f"cannot make writes to {path} durable: {os.strerror(err)}")
     finally:
         os.close(fd)
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 class LedgerStore:
@@ -106,7 +115,7 @@ class LedgerStore:
         self._local = threading.local()
         self._ready = False
         self._lock_dir = os.path.join(path, LOCK_FOLDER)
-        if durable and _SYNCFS is None:
+        if durable and _syncfs() is None:
             enable_fsync()
         if not create:
             check_existing(path)

@@ -21,8 +21,8 @@ from ledger.cli.options import (
     until_option,
 )
 from ledger.cli.output import use_pager
-from ledger.lifecycle.storage import LogStorage
 from ledger.read.stats import ledger_stats
+from ledger.reports.audit import generate_audit_report
 from ledger.reports.render import AUDIT_FORMATS, render_audit, write_audit
 
 
@@ -75,9 +75,10 @@ def audit_cmd(
         # The web page shows verify's verdict (checkpoints, signatures, problems); verify
         # re-hashes every object itself, so fsck is not run twice.
         html = fmt == "html"
-        report = q.generate_audit_report(start_at, end_at, fsck=not (no_fsck or html),
-                                         verify=html and not no_fsck, progress=progress,
-                                         repo=repo)
+        # JSON output takes the commands and API calls as the index's JSON text, as is.
+        report = generate_audit_report(q, start_at, end_at, fsck=not (no_fsck or html),
+                                       verify=html and not no_fsck, progress=progress,
+                                       repo=repo, json_items=fmt == "json")
     if output is None or output == "-":
         text = render_audit(report, fmt)
         click.echo(text, nl=not text.endswith("\n"))
@@ -109,6 +110,8 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     Example:
       git ledger stats
     """
+    from ledger.lifecycle.storage import LogStorage  # stats alone needs it: loaded here
+
     q = open_query(ctx)
     data = ledger_stats(q, LogStorage(q.ledger_dir, quiet=True))
     if as_json:

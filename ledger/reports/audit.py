@@ -28,7 +28,6 @@ from ledger.read.repos import RepoScope, entry_repo, repo_label
 from ledger.read.walk import scan
 from ledger.reports.audit_sql import indexed_audit
 from ledger.reports.jsontext import audit_json
-from ledger.reports.markdown import audit_markdown
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
 if TYPE_CHECKING:  # annotations only: LogQuery loads this module when a report is asked for
@@ -50,14 +49,20 @@ def generate_audit_report(
     verify: bool = False,
     progress: Progress | None = None,
     repo: str | os.PathLike[str] | RepoScope | None = None,
+    json_items: bool = False,
 ) -> dict[str, Any]:
-    """The audit of one period of ``query``'s ledger; see ``LogQuery.generate_audit_report``."""
+    """The audit of one period of ``query``'s ledger; see ``LogQuery.generate_audit_report``.
+
+    ``json_items``: for a caller that writes the report only through ``audit_json`` (the
+    CLI's JSON output): the commands and API calls may then be ``RawJson`` text, which that
+    writer copies as it is, rather than dicts.
+    """
     if format not in ("json", "markdown"):
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")
     start, end = report_period(start_date, end_date)
     scope = as_scope(repo)
     crit = Criteria(start=start, end=end, repo=scope)
-    sections = indexed_audit(query, crit)
+    sections = indexed_audit(query, crit, json_items)
     if sections is not None:
         report = _assemble(sections, start, end)
     else:
@@ -77,11 +82,12 @@ def generate_audit_report(
         result = verify_ledger(query.ledger_dir, accept=False)  # reads; remembers nothing
         report["integrity"]["verify"] = result.to_dict()
     if output_file is not None:
-        text = (
-            audit_markdown(report)
-            if format == "markdown"
-            else audit_json(report)
-        )
+        if format == "markdown":
+            from ledger.reports.markdown import audit_markdown
+
+            text = audit_markdown(report)
+        else:
+            text = audit_json(report)
         write_output(output_file, text)
     return report
 
@@ -289,9 +295,20 @@ def _events(rows: Sequence[Entry]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _failures(events: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Commands that exited other than 0, API calls answered 400 or more."""
+    commands, api_calls = events["commands"], events["api_calls"]
+    return {
+        "failed_commands": sum(1 for c in commands if c["exit_code"] not in (0, None)),
+        "failed_api_calls": sum(
+            1 for c in api_calls if isinstance(c["status_code"], int) and c["status_code"] >= 400
+        ),
+    }
+
+
 def _summary(
     total: int, sessions: int, agents: int, files: int,
-    by_level: Mapping[str, int], events: dict[str, list[dict[str, Any]]],
+    by_level: Mapping[str, int], events: dict[str, Any],
 ) -> dict[str, int]:
     commands, api_calls = events["commands"], events["api_calls"]
     return {
@@ -303,11 +320,9 @@ def _summary(
         "warnings": by_level.get("warning", 0),
         "files_changed": files,
         "commands": len(commands),
-        "failed_commands": sum(1 for c in commands if c["exit_code"] not in (0, None)),
+        "failed_commands": events["failed_commands"],
         "api_calls": len(api_calls),
-        "failed_api_calls": sum(
-            1 for c in api_calls if isinstance(c["status_code"], int) and c["status_code"] >= 400
-        ),
+        "failed_api_calls": events["failed_api_calls"],
         "deployments": len(events["deployments"]),
         "config_changes": len(events["config_changes"]),
         "drift_detected": len(events["drift"]),
@@ -320,6 +335,7 @@ def audit_data(
     """The report's figures and lists for the entries of the period ``start``..``end``."""
     rows = sorted(entries, key=lambda e: e.timestamp)
     by_level = Counter(e.level.value for e in rows)
+    events = _events(rows)
     return _assemble({
         "total": len(rows),
         "changes_by_type": dict(Counter(e.change_type.value for e in rows).most_common()),
@@ -327,7 +343,8 @@ def audit_data(
         "agents": _agent_rows(rows),
         "sessions": _session_rows(rows),
         "files_changed": _file_rows(rows),
-        **_events(rows),
+        **_failures(events),
+        **events,
     }, start, end)
 
 

@@ -6,7 +6,9 @@ index's JSON as they are, times formatted as ``isoformat`` would) and parsed wit
 ``json.loads``; Python builds only the few rows it lists one by one (errors, deployments,
 configuration changes, drift, undos), from entries the index keeps whole, reading from git
 only an entry the index could not keep. The result equals ``audit.audit_data`` over the same
-entries.
+entries. A caller that only writes the report as JSON can take the commands and API calls as
+the text SQLite built (``RawJson``): SQLite copies the index's compact JSON tokens as they
+are, so that text is what the report's JSON writer would write for the parsed item.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pygit2
 from ledger.dates import from_micros
 from ledger.errors import EntryNotFoundError
 from ledger.read.filters import Criteria
+from ledger.reports.jsontext import RawJson
 from ledger.types import FILE_CHANGE_TYPES, ChangeType, LogLevel
 
 if TYPE_CHECKING:
@@ -64,10 +67,28 @@ _LISTS = {
                   "'duration_seconds', extra -> '$.duration_seconds'"),
 }
 
+# The summary's failures, as Python counts them: an exit code other than 0 (0.0 and false
+# are 0) and null; a status code that is an integer (not true) of 400 or more.
+_FAILED = (
+    f"SUM(type = '{ChangeType.SYSTEM_COMMAND.value}' AND "
+    "json_extract(extra, '$.exit_code') IS NOT NULL AND json_extract(extra, '$.exit_code') <> 0), "
+    f"SUM(type = '{ChangeType.API_CALL.value}' AND "
+    "json_type(extra, '$.status_code') = 'integer' AND json_extract(extra, '$.status_code') >= 400)"
+)
 
-def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
+
+def list_sql(section: str) -> str:
+    """The SQL expression of one listed command (``commands``) or API call (``api_calls``),
+    as JSON text, over a row of the period table."""
+    return f"json_object({_BRIEF}, {_LISTS[section][1]})"
+
+
+def indexed_audit(
+    query: LogQuery, crit: Criteria, json_items: bool = False
+) -> dict[str, Any] | None:
     """The report's data sections for ``crit``'s period, or None when the index cannot
-    answer (then the caller reads the entries from git)."""
+    answer (then the caller reads the entries from git). ``json_items``: the commands and
+    API calls as ``RawJson`` text, for a caller that writes the report only as JSON."""
     if query.index is None:
         return None
     where, args = crit.sql_where()
@@ -85,7 +106,7 @@ def indexed_audit(query: LogQuery, crit: Criteria) -> dict[str, Any] | None:
         )
         try:
             _drop_copies(conn)
-            return _sections(query, conn)
+            return _sections(query, conn, json_items)
         finally:
             conn.execute(f"DROP TABLE IF EXISTS {_TABLE}")
 
@@ -108,21 +129,31 @@ def _drop_copies(conn: sqlite3.Connection) -> None:
     )
 
 
-def _sections(query: LogQuery, conn: sqlite3.Connection) -> dict[str, Any]:
-    total = conn.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()[0]
-    by_type = dict(conn.execute(
-        f"SELECT type, COUNT(*) AS n FROM {_TABLE} GROUP BY type ORDER BY n DESC, MIN(rowid)"
-    ).fetchall())
-    levels = dict(conn.execute(f"SELECT level, COUNT(*) FROM {_TABLE} GROUP BY level"))
-    by_level = {lv.value: levels[lv.value] for lv in LogLevel if levels.get(lv.value)}
+def _sections(query: LogQuery, conn: sqlite3.Connection, json_items: bool) -> dict[str, Any]:
+    # One pass for every count: entries by type and level, and the failures among them.
+    types: dict[str, list[int]] = {}  # type: [entries, first row]
+    levels: dict[str, int] = {}
+    failed_commands = failed_api_calls = 0
+    for ctype, level, n, first, commands, api_calls in conn.execute(
+        f"SELECT type, level, COUNT(*), MIN(rowid), {_FAILED} FROM {_TABLE} GROUP BY type, level"
+    ):
+        row = types.setdefault(ctype, [0, first])
+        row[0] += n
+        row[1] = min(row[1], first)
+        levels[level] = levels.get(level, 0) + n
+        failed_commands += commands or 0
+        failed_api_calls += api_calls or 0
+    by_type = {t: row[0] for t, row in sorted(types.items(), key=lambda i: (-i[1][0], i[1][1]))}
     return {
-        "total": total,
+        "total": sum(levels.values()),
         "changes_by_type": by_type,
-        "changes_by_level": by_level,
+        "changes_by_level": {lv.value: levels[lv.value] for lv in LogLevel if levels.get(lv.value)},
         "agents": _agents(conn),
         "sessions": _sessions(conn),
         "files_changed": _files(conn),
-        **_events(query, conn),
+        "failed_commands": failed_commands,
+        "failed_api_calls": failed_api_calls,
+        **_events(query, conn, json_items),
     }
 
 
@@ -185,18 +216,20 @@ def _files(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-def _events(query: LogQuery, conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+def _events(query: LogQuery, conn: sqlite3.Connection, json_items: bool) -> dict[str, list[Any]]:
     """The entries the report lists one by one, by section, oldest first."""
-    out: dict[str, list[dict[str, Any]]] = {
+    out: dict[str, list[Any]] = {
         "errors": [], "commands": [], "api_calls": [], "deployments": [],
         "config_changes": [], "drift": [], "undos": [],
     }
-    for section, (ctype, fields) in _LISTS.items():
+    for section, (ctype, _fields) in _LISTS.items():
         rows = conn.execute(
-            f"SELECT json_object({_BRIEF}, {fields}) FROM {_TABLE} "
-            "WHERE type = ? ORDER BY rowid", (ctype,)
+            f"SELECT {list_sql(section)} FROM {_TABLE} WHERE type = ? ORDER BY rowid", (ctype,)
         )
-        out[section] = json.loads("[" + ",".join(row[0] for row in rows) + "]")
+        if json_items:
+            out[section] = [RawJson(text) for (text,) in rows]
+        else:
+            out[section] = json.loads("[" + ",".join(row[0] for row in rows) + "]")
     rows = conn.execute(
         f"SELECT id, {_stamp_sql('ts')}, s, agent, type, {_ERR}, f, drift, extra "
         f"FROM {_TABLE} WHERE {_ONE_BY_ONE} ORDER BY rowid"

@@ -6,15 +6,31 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-_ONE_LINE = json.JSONEncoder(ensure_ascii=False)
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class RawJson(str):
+    """A listed item that is already JSON text, written as it is.
+
+    The SQL audit can hand over its commands and API calls as the text SQLite built (see
+    ``reports.audit_sql``) to a caller that only writes the report as JSON: that text is
+    what ``_ONE_LINE`` would write for the item, so neither parsing nor encoding is needed.
+    """
+
+    __slots__ = ()
+
+
+def _item(value: Any) -> str:
+    return value if type(value) is RawJson else _ONE_LINE.encode(value)
 
 
 def audit_json(report: Mapping[str, Any]) -> str:
     """The report as indented JSON with each item of a list on one line of its own.
 
     Sections such as ``commands`` hold one item per entry of the period: written by the C
-    encoder one item a line, they take a fraction of what ``indent=2`` (Python's encoder)
-    takes at tens of thousands of entries, and they stay one ``grep`` line each.
+    encoder (compact) one item a line, they take a fraction of what ``indent=2`` (Python's
+    encoder) takes at tens of thousands of entries, and they stay one ``grep`` line each.
+    Items that are ``RawJson`` are written as they are.
     """
     if not report:
         return "{}\n"
@@ -22,7 +38,7 @@ def audit_json(report: Mapping[str, Any]) -> str:
     for key, value in report.items():
         name = json.dumps(key, ensure_ascii=False)
         if isinstance(value, list) and value:
-            items = ",\n    ".join(map(_ONE_LINE.encode, value))
+            items = ",\n    ".join(map(_item, value))
             parts.append(f"  {name}: [\n    {items}\n  ]")
         else:  # JSON strings hold no raw newline: re-indenting by lines is exact
             text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")

@@ -11,9 +11,7 @@ from typing import Any
 
 from ledger._outfile import write_output
 from ledger.errors import InvalidInputError
-from ledger.reports.html import render_audit_html
 from ledger.reports.jsontext import audit_json
-from ledger.reports.markdown import audit_markdown
 
 AUDIT_FORMATS = ("json", "markdown", "html")
 
@@ -25,9 +23,13 @@ def render_audit(report: Mapping[str, Any], fmt: str = "json") -> str:
     Raises:
         InvalidInputError: an unknown format.
     """
-    if fmt == "html":
+    if fmt == "html":  # the renderers load when asked for: JSON is the common case
+        from ledger.reports.html import render_audit_html
+
         return render_audit_html(report)
     if fmt == "markdown":
+        from ledger.reports.markdown import audit_markdown
+
         return audit_markdown(dict(report))
     if fmt == "json":
         return audit_json(report)

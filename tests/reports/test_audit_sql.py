@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from ledger import ChangeLogger, ChangeType, LogLevel, LogQuery
 from ledger.dates import from_micros, micros
 from ledger.read.filters import Criteria
+from ledger.read.index_rows import _extra
 from ledger.read.walk import scan
-from ledger.reports.audit import audit_data
-from ledger.reports.audit_sql import _stamp_sql
+from ledger.reports.audit import audit_data, generate_audit_report
+from ledger.reports.audit_sql import _stamp_sql, list_sql
+from ledger.reports.jsontext import _ONE_LINE, RawJson, audit_json
 from tests.conftest import git
 
 T0 = dt.datetime(2025, 11, 3, 9, 0, 0, tzinfo=dt.UTC)
@@ -73,6 +75,10 @@ def test_indexed_audit_equals_the_audit_read_from_git(ledger_path: Path, workdir
     # the same JSON text, key order included
     sections = {k: indexed[k] for k in read}
     assert json.dumps(sections) == json.dumps(read)
+    # as the CLI writes it: commands and API calls copied as SQLite's JSON text
+    raw = generate_audit_report(query, start, end, fsck=False, json_items=True)
+    assert raw["commands"] and all(type(c) is RawJson for c in raw["commands"])
+    assert audit_json({k: raw[k] for k in read}) == audit_json(read)
     s = indexed["summary"]
     assert 0 < s["total_entries"] < 120
     assert s["errors"] and s["commands"] and s["api_calls"] and s["files_changed"]
@@ -130,3 +136,78 @@ def test_times_formatted_by_sqlite_at_the_edges():
         (text,) = conn.execute(f"SELECT {_stamp_sql(':v')}", {"v": value}).fetchone()
         assert text == from_micros(value).isoformat(), value
     conn.close()
+
+
+_ODD_EXIT_CODES = [0, 0.0, -0.0, False, True, None, "0", "", 2, -1, 1.5, [0], {"a": 0},
+                   10**30, -(10**30), "fail"]
+_ODD_STATUS_CODES = [200, 399, 400, 404, 404.0, True, False, "500", None, 10**20, -5, [500],
+                     {"c": 500}, 999]
+
+
+def test_failures_in_the_summary_are_counted_as_python_counts_them(ledger_path: Path,
+                                                                   workdir: Path):
+    """Metadata is the agent's: exit and status codes of any JSON type are counted by SQL as
+    the report read from git counts them, and their JSON text is copied exactly."""
+    log = ChangeLogger(ledger_path, agent_id="a", session_id="odd", workdir=workdir,
+                       durable=False)
+    for n, code in enumerate(_ODD_EXIT_CODES):
+        meta = {"command": ["x", n], "exit_code": code, "duration_seconds": 1e16 if n % 2 else 0.1}
+        log.log(ChangeType.SYSTEM_COMMAND, f"run {n}", meta,
+                timestamp=T0 + dt.timedelta(seconds=n))
+    for n, code in enumerate(_ODD_STATUS_CODES):
+        meta = {"method": "GET", "endpoint": f"/é/{n}", "status_code": code}
+        log.log(ChangeType.API_CALL, f"call {n}", meta,
+                timestamp=T0 + dt.timedelta(seconds=100 + n))
+    log.log(ChangeType.SYSTEM_COMMAND, "no code at all", {},
+            timestamp=T0 + dt.timedelta(hours=1))
+    start, end = T0, T0 + dt.timedelta(hours=2)
+    query = LogQuery(ledger_path)
+    read = audit_data(scan(query.store, Criteria(start=start, end=end), None,
+                           query.archives()), start, end)
+    assert read["summary"]["failed_commands"] == 11  # all 16 but 0, 0.0, -0.0, False, None
+    assert read["summary"]["failed_api_calls"] == 4  # 400, 404, 10**20, 999
+    for json_items in (False, True):
+        indexed = generate_audit_report(query, start, end, fsck=False, json_items=json_items)
+        assert query.index is not None and query.index.path.exists()
+        assert indexed["summary"] == read["summary"]
+        assert audit_json({k: indexed[k] for k in read}) == audit_json(read)
+
+
+_YEAR_1 = micros(dt.datetime(1, 1, 1, tzinfo=dt.UTC))
+_YEAR_9999 = micros(dt.datetime(9999, 12, 31, tzinfo=dt.UTC))
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["commands", "api_calls"]), st.dictionaries(st.text(), _JSON),
+       st.text(), st.text(), st.text(), st.integers(min_value=_YEAR_1, max_value=_YEAR_9999))
+def test_sqlite_writes_a_listed_item_as_the_report_writer_would(
+    section: str, meta: dict, description: str, session: str, agent: str, ts: int
+):
+    """The JSON text SQLite builds for a command or API call from the index's row is the
+    text the report's JSON writer writes for the item built in Python."""
+    ctype = "system_command" if section == "commands" else "api_call"
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE TABLE t (id, ts, s, agent, extra)")
+        conn.execute("INSERT INTO t VALUES ('c0ffee', ?, ?, ?, ?)",
+                     (ts, session, agent, _extra(ctype, meta, description)))
+        (text,) = conn.execute(f"SELECT {list_sql(section)} FROM t").fetchone()
+    finally:
+        conn.close()
+    brief = {"id": "c0ffee", "timestamp": from_micros(ts).isoformat(), "session_id": session,
+             "agent_id": agent}
+    if section == "commands":
+        item = {**brief, "command": meta.get("command", description),
+                "exit_code": meta.get("exit_code"),
+                "duration_seconds": meta.get("duration_seconds")}
+    else:
+        item = {**brief, "method": meta.get("method"), "endpoint": meta.get("endpoint"),
+                "status_code": meta.get("status_code"),
+                "duration_seconds": meta.get("duration_seconds")}
+    assert text == _ONE_LINE.encode(item)
