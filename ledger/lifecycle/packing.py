@@ -13,7 +13,7 @@ import json
 import mmap
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from ledger._git import run_git
@@ -68,20 +68,18 @@ class _PackIndex:
         at = self.fan + 1024 + self.stride * i + self.skip
         return bytes(self.data[at : at + 20])
 
-    def names(self) -> Iterator[bytes]:
-        """Every object id in the pack."""
+    def names(self) -> list[bytes]:
+        """Every object id in the pack, read from the index's table in one slice."""
         if not self.data:
-            return
+            return []
         count = int.from_bytes(self.data[self.fan + 255 * 4 : self.fan + 256 * 4], "big")
-        for i in range(count):
-            yield self._name(i)
+        start, stride, skip = self.fan + 1024, self.stride, self.skip
+        table = bytes(self.data[start : start + stride * count])
+        return [table[at + skip : at + skip + 20] for at in range(0, stride * count, stride)]
 
-    def within(self, others: Iterable[_PackIndex]) -> bool:
-        """True when every object of this pack is in one of ``others``."""
-        if not self.data:
-            return False
-        others = list(others)
-        return all(any(oid in other for other in others) for oid in self.names())
+    def within(self, held: set[bytes]) -> bool:
+        """True when every object of this pack is in ``held``."""
+        return bool(self.data) and held.issuperset(self.names())
 
     def __contains__(self, oid: bytes) -> bool:
         if not self.data:
@@ -179,15 +177,19 @@ def _drop_superseded_packs(
 ) -> int:
     """Remove the packs superseded, unless young with objects no ``covering`` pack holds."""
     removed = 0
-    new_indexes = [_PackIndex(pack_dir / name) for name in sorted(covering - before)]
+    held: set[bytes] | None = None  # the new packs' objects, read once when first needed
     for name in sorted(before - covering):
         st = _stat(pack_dir / name)
         if st is None:
             continue
-        if _young(name, st, ours, grace) and not _PackIndex(pack_dir / name).within(new_indexes):
-            # It holds unreachable objects and is young: an in-flight writer's batch,
-            # or an old pack a writer just reused an object from. Keep it whole.
-            continue
+        if _young(name, st, ours, grace):
+            if held is None:
+                held = {oid for new in covering - before
+                        for oid in _PackIndex(pack_dir / new).names()}
+            if not _PackIndex(pack_dir / name).within(held):
+                # It holds unreachable objects and is young: an in-flight writer's batch,
+                # or an old pack a writer just reused an object from. Keep it whole.
+                continue
         for suffix in (".idx", ".rev", ".bitmap", ".pack"):
             with contextlib.suppress(FileNotFoundError):
                 (pack_dir / name).with_suffix(suffix).unlink()
