@@ -54,8 +54,9 @@ def generate_audit_report(
     """The audit of one period of ``query``'s ledger; see ``LogQuery.generate_audit_report``.
 
     ``json_items``: for a caller that writes the report only through ``audit_json`` (the
-    CLI's JSON output): the commands and API calls may then be ``RawJson`` text, which that
-    writer copies as it is, rather than dicts.
+    CLI's JSON output): the commands, API calls and entries shown in full (errors,
+    deployments, configuration changes) may then be ``RawJson`` text, which that writer
+    copies as it is, rather than dicts.
     """
     if format not in ("json", "markdown"):
         raise InvalidInputError(f"unknown report format {format!r} (json or markdown)")

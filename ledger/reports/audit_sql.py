@@ -88,7 +88,8 @@ def indexed_audit(
 ) -> dict[str, Any] | None:
     """The report's data sections for ``crit``'s period, or None when the index cannot
     answer (then the caller reads the entries from git). ``json_items``: the commands and
-    API calls as ``RawJson`` text, for a caller that writes the report only as JSON."""
+    API calls, and the entries shown in full, as ``RawJson`` text, for a caller that
+    writes the report only as JSON."""
     if query.index is None:
         return None
     where, args = crit.sql_where()
@@ -230,21 +231,23 @@ def _events(query: LogQuery, conn: sqlite3.Connection, json_items: bool) -> dict
             out[section] = [RawJson(text) for (text,) in rows]
         else:
             out[section] = json.loads("[" + ",".join(row[0] for row in rows) + "]")
+    # The entry kept whole apart from the rest of the row's fields, which are small.
     rows = conn.execute(
-        f"SELECT id, {_stamp_sql('ts')}, s, agent, type, {_ERR}, f, drift, extra "
+        f"SELECT id, {_stamp_sql('ts')}, s, agent, type, {_ERR}, f, drift, "
+        f"json_remove(extra, '$.entry'), extra -> '$.entry' "
         f"FROM {_TABLE} WHERE {_ONE_BY_ONE} ORDER BY rowid"
     )
-    for entry_id, stamp, session, agent, ctype, error, file, drift, extra in rows:
+    for entry_id, stamp, session, agent, ctype, error, file, drift, extra, kept in rows:
         brief = {"id": entry_id, "timestamp": stamp, "session_id": session, "agent_id": agent}
         meta: dict[str, Any] = json.loads(extra) if extra else {}
-        full: dict[str, Any] = {}
+        full: dict[str, Any] | RawJson = {}
         if error or ctype in _IN_FULL:
-            full = meta.get("entry") or _in_full(query, entry_id)
+            full = _whole(query, entry_id, kept, json_items)
         if error:
             out["errors"].append(full)
         if ctype in _IN_FULL:
             key = "deployments" if ctype == _IN_FULL[0] else "config_changes"
-            out[key].append(dict(full) if error else full)
+            out[key].append(dict(full) if error and isinstance(full, dict) else full)
         if drift:
             out["drift"].append({**brief, "file_path": file})
         if meta.get("undo_kind"):
@@ -254,6 +257,16 @@ def _events(query: LogQuery, conn: sqlite3.Connection, json_items: bool) -> dict
                  "description": meta.get("command", meta.get("description", ""))}
             )
     return out
+
+
+def _whole(
+    query: LogQuery, entry_id: str, kept: str | None, json_items: bool
+) -> dict[str, Any] | RawJson:
+    """An entry the report shows in full: as the index kept it (its JSON text as it is, for
+    ``json_items``), or read from git when the index could not keep it."""
+    if kept is None or kept == "{}":
+        return _in_full(query, entry_id)
+    return RawJson(kept) if json_items else dict(json.loads(kept))
 
 
 def _in_full(query: LogQuery, entry_id: str) -> dict[str, Any]:

@@ -78,6 +78,8 @@ def test_indexed_audit_equals_the_audit_read_from_git(ledger_path: Path, workdir
     # as the CLI writes it: commands and API calls copied as SQLite's JSON text
     raw = generate_audit_report(query, start, end, fsck=False, json_items=True)
     assert raw["commands"] and all(type(c) is RawJson for c in raw["commands"])
+    assert raw["errors"] and all(type(c) is RawJson for c in raw["errors"])
+    assert raw["deployments"] and all(type(c) is RawJson for c in raw["deployments"])
     assert audit_json({k: raw[k] for k in read}) == audit_json(read)
     s = indexed["summary"]
     assert 0 < s["total_entries"] < 120
