@@ -6,9 +6,10 @@ index's JSON as they are, times formatted as ``isoformat`` would) and parsed wit
 ``json.loads``; Python builds only the few rows it lists one by one (errors, deployments,
 configuration changes, drift, undos), from entries the index keeps whole, reading from git
 only an entry the index could not keep. The result equals ``audit.audit_data`` over the same
-entries. A caller that only writes the report as JSON can take the commands and API calls as
-the text SQLite built (``RawJson``): SQLite copies the index's compact JSON tokens as they
-are, so that text is what the report's JSON writer would write for the parsed item.
+entries. A caller that only writes the report as JSON can take the commands and API calls,
+and the entries shown in full, as the text SQLite returns (``RawJson``): SQLite copies the
+index's compact JSON tokens as they are, so that text is what the report's JSON writer
+would write for the parsed item.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ _LISTS = {
                   "'duration_seconds', extra -> '$.duration_seconds'"),
 }
 
-# The summary's failures, as Python counts them: an exit code other than 0 (0.0 and false
-# are 0) and null; a status code that is an integer (not true) of 400 or more.
+# The summary's failures, as Python counts them: an exit code that is neither 0 nor null
+# (0.0, -0.0 and false equal 0); a status code that is an integer (true is not) of 400 or more.
 _FAILED = (
     f"SUM(type = '{ChangeType.SYSTEM_COMMAND.value}' AND "
     "json_extract(extra, '$.exit_code') IS NOT NULL AND json_extract(extra, '$.exit_code') <> 0), "
