@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,10 @@ import pygit2
 from ledger._fs import flock
 from ledger._graph import is_observation
 from ledger._layout import (
-    ACCEPTED_FILE,
     ARCHIVE_DIR,
     CHECKPOINT_REF,
     LOCK_FOLDER,
     SESSION_REF_PREFIX,
-    STATE_DIR,
 )
 from ledger._store import LedgerStore
 from ledger.entry import (
@@ -38,6 +35,7 @@ from ledger.entry import (
 from ledger.errors import CheckpointError, LedgerError, SigningError, StorageError
 from ledger.lifecycle.reflogs import seal as reflog_seal
 from ledger.location import resolve_ledger_dir
+from ledger.trust.accepted import accept_checkpoint, accepted_checkpoint
 from ledger.trust.anchor_store import save_anchor
 from ledger.trust.signing import CFG_SIGNING_KEY, allowed_signers, sign_payload, signing_key
 
@@ -191,44 +189,6 @@ def list_checkpoints(ledger_dir: str | os.PathLike[str] | None = None) -> list[C
     store = LedgerStore(resolve_ledger_dir(ledger_dir))
     repo = store.repo
     return [parse_checkpoint(repo, c) for c in chain_ids(repo)]
-
-
-# -- accepted state (rollback protection) ------------------------------------------------------
-def accepted_checkpoint(ledger: Path) -> dict[str, Any] | None:
-    """The newest checkpoint this machine has accepted for the ledger, if any."""
-    try:
-        data = json.loads((ledger / STATE_DIR / ACCEPTED_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or "id" not in data or "sequence" not in data:
-        return None
-    return data
-
-
-def accept_checkpoint(ledger: Path, checkpoint: Checkpoint) -> None:
-    """Remember ``checkpoint`` as accepted here (never moves back to an older sequence)."""
-    current = accepted_checkpoint(ledger)
-    if current is not None and int(current["sequence"]) > checkpoint.sequence:
-        return
-    folder = ledger / STATE_DIR
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".accepted-", dir=folder)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(
-                {
-                    "id": checkpoint.id,
-                    "sequence": checkpoint.sequence,
-                    "timestamp": checkpoint.timestamp.isoformat(),
-                },
-                fh,
-            )
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / ACCEPTED_FILE)
-    except OSError as exc:
-        raise StorageError(f"cannot record the accepted checkpoint: {exc}") from exc
 
 
 # -- archives (sessions retired by maintenance) ------------------------------------------------

@@ -19,15 +19,9 @@ from ledger._store import LedgerStore
 from ledger._words import plural
 from ledger.errors import CheckpointError, InvalidInputError, LedgerError
 from ledger.location import resolve_ledger_dir
+from ledger.trust.accepted import accept_checkpoint, accepted_checkpoint
 from ledger.trust.anchor import check_anchor, record_verified
-from ledger.trust.checkpoint import (
-    Checkpoint,
-    accept_checkpoint,
-    accepted_checkpoint,
-    archived_tips,
-    chain_ids,
-    parse_checkpoint,
-)
+from ledger.trust.checkpoint import Checkpoint, archived_tips, chain_ids, parse_checkpoint
 from ledger.trust.checks import Walk, check_entry_signatures, check_objects, walk_session
 from ledger.trust.findings import Findings, VerifyReport, branch
 from ledger.trust.index_check import check_index
