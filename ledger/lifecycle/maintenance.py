@@ -13,14 +13,15 @@ from typing import Any
 
 import pygit2
 
+from ledger._config import config_bool
 from ledger._git import git_executable, run_git
 from ledger._layout import SESSION_REF_PREFIX
-from ledger.errors import MaintenanceBusyError
+from ledger.errors import InvalidInputError, MaintenanceBusyError
 from ledger.lifecycle.archive import OldSession, retire
 from ledger.lifecycle.base import StorageBase
 from ledger.lifecycle.facts import session_facts
 from ledger.lifecycle.packing import add_retired, compress
-from ledger.lifecycle.reflogs import compact_reflogs
+from ledger.lifecycle.reflogs import COMPACT_KEY, compact_reflogs
 from ledger.lifecycle.usage import human, loose_objects, repository_bytes
 
 
@@ -108,11 +109,10 @@ def _maintain(
 
 def _compact(storage: StorageBase) -> int:
     """Compact the sessions' plain fast-forward reflog runs (``ledger.compactReflogs``,
-    default on); the number of lines removed."""
-    setting = storage.store.repo.config.get_bool("ledger.compactReflogs") if (
-        "ledger.compactReflogs" in storage.store.repo.config
-    ) else True
-    return compact_reflogs(storage.store)[0] if setting else 0
+    default on); the number of lines removed. A value that is no boolean is refused."""
+    if not config_bool(storage.store.repo.config, COMPACT_KEY, True, InvalidInputError):
+        return 0
+    return compact_reflogs(storage.store)[0]
 
 
 def _dry_run(storage: StorageBase, old: list[OldSession], result: dict[str, Any], why: str) -> None:

@@ -39,6 +39,7 @@ from ledger._store import LedgerStore
 from ledger.errors import LockTimeoutError
 
 RECORD_FILE = "reflog-compactions.jsonl"
+COMPACT_KEY = "ledger.compactReflogs"  # git config: false leaves reflogs whole
 ZERO = "0" * 40
 MIN_RUN = 3  # a run of fewer lines has nothing between its first and last
 _LINE = re.compile(rb"^([0-9a-f]{40}) ([0-9a-f]{40}) (.+) (\d+) ([+-]\d{4})\t(.*)$")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pygit2
 
+from ledger._config import config_bool
 from ledger.errors import SigningError
 
 NAMESPACE = "git-ledger"
@@ -131,13 +132,7 @@ def sign_commit(key: Path, raw: bytes) -> bytes:
 
 def entry_signer(ledger: Path, repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
     """The signer of entry commits when ``ledger.signEntries`` is true, else None."""
-    try:
-        enabled = bool(repo.config.get_bool(CFG_SIGN_ENTRIES))
-    except KeyError:
-        return None
-    except (pygit2.GitError, ValueError) as exc:
-        raise SigningError(f"{CFG_SIGN_ENTRIES} must be true or false: {exc}") from None
-    if not enabled:
+    if not config_bool(repo.config, CFG_SIGN_ENTRIES, False, SigningError):
         return None
     key = signing_key(repo, ledger)
     if key is None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ledger import ChangeLogger, LogStorage
 from ledger._layout import SESSION_REF_PREFIX
+from ledger.errors import InvalidInputError
 from ledger.lifecycle.reflogs import RECORD_FILE, parse_lines, runs
 from ledger.trust.verify import verify_ledger
-from tests.conftest import fsck_clean, git
+from tests.conftest import fsck_clean, git, run_cli
 
 
 def _write(ledger: Path, work: Path, session: str, n: int, start: int = 0) -> ChangeLogger:
@@ -96,6 +99,18 @@ def test_compaction_can_be_turned_off(ledger_path: Path, workdir: Path) -> None:
     assert result["reflog_lines_compacted"] == 0
     assert len(_reflog(ledger_path, "s1")) == 10
     assert _records(ledger_path) == []
+
+
+def test_a_setting_that_is_no_boolean_is_refused_in_one_line(ledger_path: Path,
+                                                            workdir: Path) -> None:
+    _write(ledger_path, workdir, "s1", 10)
+    git(ledger_path, "config", "ledger.compactReflogs", "sometimes")
+    with pytest.raises(InvalidInputError, match="ledger.compactReflogs must be true or false"):
+        LogStorage(ledger_path, quiet=True).maintenance()
+    assert len(_reflog(ledger_path, "s1")) == 10
+    proc = run_cli("--ledger", str(ledger_path), "maintenance")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "ledger.compactReflogs" in proc.stderr
 
 
 def test_a_line_edited_by_hand_ends_a_run(ledger_path: Path, workdir: Path) -> None:

@@ -9,6 +9,7 @@ import re
 
 import pygit2
 
+from ledger._config import config_bool
 from ledger.errors import RedactionConfigError
 from ledger.trust.redact.keys import DEFAULT_SENSITIVE_KEY
 from ledger.trust.redact.rules import Rule
@@ -23,7 +24,7 @@ CFG_RULE_SECTION = "ledger-redact"
 
 def ledger_settings(config: pygit2.Config) -> tuple[bool, list[Rule], list[str], list[str]]:
     """Whether redaction is on, then its rules, sensitive paths and sensitive-key regexes."""
-    enabled = _config_bool(config, CFG_ENABLED, True)
+    enabled = config_bool(config, CFG_ENABLED, True, RedactionConfigError)
     paths = list(DEFAULT_SENSITIVE_PATHS)
     keys = [DEFAULT_SENSITIVE_KEY]
     user_rules: dict[str, dict[str, list[str]]] = {}
@@ -60,12 +61,3 @@ def _user_rule(rule_name: str, fields: dict[str, list[str]]) -> Rule:
         raise RedactionConfigError(f"redaction rule {rule_name!r}: bad regex: {exc}") from None
     keywords = tuple(k.lower() for k in fields.get("keyword", []))
     return Rule(rule_name, pattern, keywords)
-
-
-def _config_bool(config: pygit2.Config, key: str, default: bool) -> bool:
-    try:
-        return bool(config.get_bool(key))
-    except KeyError:
-        return default
-    except (pygit2.GitError, ValueError) as exc:
-        raise RedactionConfigError(f"{key} must be true or false: {exc}") from None
