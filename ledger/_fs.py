@@ -100,17 +100,23 @@ def maintenance_paused(ledger: str | os.PathLike[str], timeout: float = 600.0) -
         yield
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write(
+    path: Path, data: bytes, *, mode: int | None = None, durable: bool = False
+) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     Readers see the old content or the new, never a part. ``mode`` sets the new file's
     permission bits; None keeps those of the file being replaced (a new file gets 0600).
-    The temporary file is removed if anything fails.
+    ``durable``: the data reaches the disk before the rename, so a crash cannot leave the
+    new name on an empty file. The temporary file is removed if anything fails.
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         elif path.exists():

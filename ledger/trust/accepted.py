@@ -8,11 +8,10 @@ then refuse a chain that no longer holds it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger._fs import atomic_write
 from ledger._layout import ACCEPTED_FILE, STATE_DIR
 from ledger.errors import StorageError
 
@@ -37,21 +36,13 @@ def accept_checkpoint(ledger: Path, checkpoint: Checkpoint) -> None:
     if current is not None and int(current["sequence"]) > checkpoint.sequence:
         return
     folder = ledger / STATE_DIR
+    record = {
+        "id": checkpoint.id,
+        "sequence": checkpoint.sequence,
+        "timestamp": checkpoint.timestamp.isoformat(),
+    }
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".accepted-", dir=folder)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(
-                {
-                    "id": checkpoint.id,
-                    "sequence": checkpoint.sequence,
-                    "timestamp": checkpoint.timestamp.isoformat(),
-                },
-                fh,
-            )
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / ACCEPTED_FILE)
+        atomic_write(folder / ACCEPTED_FILE, (json.dumps(record) + "\n").encode(), durable=True)
     except OSError as exc:
         raise StorageError(f"cannot record the accepted checkpoint: {exc}") from exc
