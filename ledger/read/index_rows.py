@@ -21,30 +21,24 @@ from ledger.read.repos import entry_repo
 
 def _values(value: Any, out: list[str]) -> None:
     """Every leaf of ``value`` as text, in order: strings as they are, other values as JSON
-    writes them. The exact types json.loads returns are tested first (most of an index
-    build's values are strings and small numbers); anything else takes the general path."""
-    kind = type(value)
-    if kind is str:
+    writes them. Strings, lists and dicts are told apart before the Mapping check (an
+    abstract-class check, slow), and ints and booleans written directly, since most of an
+    index build's values are those."""
+    if isinstance(value, str):
         out.append(value)
-    elif kind is dict:
-        for item in value.values():
-            _values(item, out)
-    elif kind is list:
-        for item in value:
-            _values(item, out)
-    elif kind is int:
-        out.append(int.__repr__(value))
-    elif kind is bool:
-        out.append("true" if value else "false")
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _values(item, out)
     elif isinstance(value, list):
         for item in value:
             _values(item, out)
-    elif isinstance(value, str):
-        out.append(value)
-    elif value is not None:
+    elif isinstance(value, dict | Mapping):
+        for item in value.values():
+            _values(item, out)
+    elif value is None:
+        return
+    elif type(value) is bool:
+        out.append("true" if value else "false")
+    elif type(value) is int:
+        out.append(int.__repr__(value))
+    else:
         out.append(json.dumps(value))
 
 
