@@ -195,11 +195,13 @@ def compact_ref(store: LedgerStore, refname: str) -> int:
             })
             drop.update(range(start + 1, end))
             removed += len(middle)
-        # Lines that do not parse are kept as they were (verify reports them).
+        # Lines that do not parse are kept as they were (verify reports them); so is a
+        # torn last line.
+        complete = data.rfind(b"\n") + 1
         kept = b"".join(
-            raw for i, raw in enumerate(data[: data.rfind(b"\n") + 1].splitlines(keepends=True))
+            raw for i, raw in enumerate(data[:complete].splitlines(keepends=True))
             if i not in drop
-        ) + data[data.rfind(b"\n") + 1 :]
+        ) + data[complete:]
         atomic_write(log, kept)
         return removed
     finally:
