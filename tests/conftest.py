@@ -52,6 +52,19 @@ def workdir(tmp_path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def module_template(factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, Path]]:
+    """For a module-scoped fixture that builds one ledger its tests copy (the autouse
+    isolation is per test): a new folder as HOME with git kept from the machine's config;
+    yields (where the ledger goes, an agent's workspace)."""
+    base = factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(base))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        (base / "work").mkdir()
+        yield base / "ledger.git", base / "work"
+
+
 def git(repo: Path, *args: str, check: bool = True, input: str | None = None) -> str:
     """Run the real git CLI against a repository and return stdout."""
     proc = subprocess.run(

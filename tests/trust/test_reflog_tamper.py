@@ -16,7 +16,7 @@ from ledger._layout import SESSION_REF_PREFIX
 from ledger.lifecycle.reflogs import RECORD_FILE
 from ledger.trust.checkpoint import write_checkpoint
 from ledger.trust.verify import verify_ledger
-from tests.conftest import git
+from tests.conftest import git, module_template
 from tests.trust.test_verify import codes, commit_env, commit_tree
 
 REF = SESSION_REF_PREFIX + "s1"
@@ -25,15 +25,9 @@ REF = SESSION_REF_PREFIX + "s1"
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two sessions, compacted by maintenance, then checkpointed (which seals the records)."""
-    base = tmp_path_factory.mktemp("compacted")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(base))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        (base / "work").mkdir()
-        ledger = base / "ledger.git"
+    with module_template(tmp_path_factory, "compacted") as (ledger, work):
         for sid, n in (("s1", 30), ("s2", 12)):
-            lg = ChangeLogger(ledger, agent_id="a", session_id=sid, workdir=base / "work",
-                              durable=False)
+            lg = ChangeLogger(ledger, agent_id="a", session_id=sid, workdir=work, durable=False)
             for i in range(n):
                 lg.log_file_change(f"src/{sid}.py", "file_update", f"v{i}\n", f"v{i + 1}\n")
         assert LogStorage(ledger, quiet=True).maintenance()["reflog_lines_compacted"] > 20

@@ -22,7 +22,7 @@ from ledger.lifecycle.storage import LogStorage
 from ledger.trust.checkpoint import write_checkpoint
 from ledger.trust.findings import VerifyReport
 from ledger.trust.verify import verify_ledger
-from tests.conftest import fsck_clean, git, run_cli
+from tests.conftest import fsck_clean, git, module_template, run_cli
 
 SESSIONS = ("alpha", "beta", "gamma")
 
@@ -55,14 +55,10 @@ def codes(report: VerifyReport) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One checkpointed ledger per module, built with git isolated from the machine."""
-    base = tmp_path_factory.mktemp("template")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(base))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        (base / "work").mkdir()
-        populate(base / "ledger.git", base / "work")
-        write_checkpoint(base / "ledger.git")
-    return base / "ledger.git"
+    with module_template(tmp_path_factory, "template") as (ledger, work):
+        populate(ledger, work)
+        write_checkpoint(ledger)
+    return ledger
 
 
 @pytest.fixture
