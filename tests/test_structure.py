@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "ledger._fs": 2,
     "ledger._outfile": 2,
     "ledger._objects": 2,
+    "ledger._config": 2,
     "ledger._git": 2,
     "ledger._graph": 2,
     "ledger._snapshot": 2,
